@@ -1,0 +1,3 @@
+"""toolkit: aligned real/fake image corpora for synthetic-image detection research."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,94 @@
+"""The interface every generator of fakes implements, and model-loading helpers they share.
+
+A generator is built once per worker process (models are cached, see `runner`), then called on
+batches of aligned reals of one shard. It returns, per real, either the fake's uint8 pixels at the
+real's exact size or a `DropSample` saying why there is none (the pair is then dropped and counted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DropSample
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+class Generator:
+    kind = "generator"
+
+    def __init__(self, cfg, recipe, device: str):
+        self.cfg = cfg
+        self.recipe = recipe
+        self.device = device
+        self.counters: dict[str, int] = {}
+
+    @property
+    def name(self) -> str:
+        """The `source` value of this generator's rows."""
+        return getattr(self.cfg, "name", None) or self.kind
+
+    @property
+    def model_id(self) -> str | None:
+        return getattr(self.cfg, "model", None)
+
+    def __call__(self, pixels: list[np.ndarray], pair_ids: list[str]) -> list[np.ndarray | DropSample]:
+        raise NotImplementedError
+
+    def provenance(self) -> dict:
+        """Per-row generator parameters (model, revision, weights hash, settings)."""
+        return {}
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counters[key] = self.counters.get(key, 0) + n
+
+
+def resolve_model(model: str) -> str:
+    """`builtin:<name>` names a model shipped in toolkit/assets; anything else goes to from_pretrained
+    unchanged (a hub id or a local path: the same code path either way)."""
+    if model.startswith("builtin:"):
+        path = ASSETS / model.split(":", 1)[1]
+        if not path.is_dir():
+            known = ", ".join(sorted(p.name for p in ASSETS.iterdir() if p.is_dir()))
+            raise FileNotFoundError(f"{model}: no such built-in model (known: {known})")
+        return str(path)
+    return model
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"runner.device={device} but CUDA is not available on this worker")
+    return device
+
+
+def state_dict_sha256(model) -> str:
+    """Hash of the weights as loaded (names, dtypes, shapes, values), independent of file layout."""
+    import torch
+
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
+        h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def torch_dtype(name: str):
+    import torch
+
+    table = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
+             "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+    if name not in table:
+        raise ValueError(f"unknown dtype {name!r} (known: float32, bfloat16, float16)")
+    return table[name]
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")

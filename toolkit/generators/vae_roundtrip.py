@@ -1,0 +1,130 @@
+"""VAE round-trip fakes: the real encoded and decoded by a latent diffusion model's autoencoder.
+
+This is the alignment paper's construction: the fake keeps the real's content, size and framing and
+differs only by what the LDM decoder imprints. Details that matter for alignment:
+- pixels go in as `2 * (x / 255) - 1` and come out quantised exactly like diffusers'
+  `VaeImageProcessor.postprocess` (`(y / 2 + 0.5).clamp(0, 1)`, `* 255`, round, uint8);
+- `latent: sample` draws the latent noise from a generator seeded by (seed, pair_id, generator name),
+  one per pair, so a fake does not depend on which other reals share its batch; `mode` takes the mean;
+- sizes that are not a multiple of the autoencoder's downsampling factor are reflect-padded up to
+  one and cropped back after decoding: the fake has exactly the real's size, never a silently
+  different one (the drift users reported against the paper's code);
+- a half-precision batch that produces NaN/inf is redone in float32 and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..errors import DropSample
+from ..registry import GENERATORS
+from ..seeding import derive_seed
+from .base import Generator, resolve_model, state_dict_sha256, torch_dtype
+
+
+@dataclass
+class VaeRoundtripConfig:
+    kind: str = "vae_roundtrip"
+    model: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # hub id or local path
+    subfolder: Optional[str] = "vae"
+    revision: Optional[str] = None
+    latent: str = "sample"  # sample (seeded per pair, as in the alignment paper's code) | mode
+    dtype: str = "float32"  # float32 | bfloat16 | float16
+    batch_size: int = 8
+    name: Optional[str] = None  # the rows' `source` value; default vae_roundtrip
+
+
+@GENERATORS.register("vae_roundtrip", VaeRoundtripConfig)
+class VaeRoundtrip(Generator):
+    kind = "vae_roundtrip"
+
+    def __init__(self, cfg: VaeRoundtripConfig, recipe, device: str):
+        super().__init__(cfg, recipe, device)
+        import torch
+        from diffusers import AutoencoderKL
+
+        if cfg.latent not in ("sample", "mode"):
+            raise ValueError(f"fakes: latent must be sample or mode, got {cfg.latent!r}")
+        self.dtype = torch_dtype(cfg.dtype)
+        path = resolve_model(cfg.model)
+        kwargs = {"revision": cfg.revision} if cfg.revision else {}
+        if cfg.subfolder:
+            kwargs["subfolder"] = cfg.subfolder
+        self.vae = AutoencoderKL.from_pretrained(path, torch_dtype=torch.float32, **kwargs).eval()
+        self.weights_sha256 = state_dict_sha256(self.vae)
+        self.factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        self.vae.to(device)
+        self._vae32 = None
+        if self.dtype != torch.float32:
+            self._vae32 = self.vae
+            import copy
+
+            self.vae = copy.deepcopy(self.vae).to(self.dtype)
+
+    def provenance(self) -> dict:
+        return {"model": self.cfg.model, "subfolder": self.cfg.subfolder, "revision": self.cfg.revision,
+                "weights_sha256": self.weights_sha256, "latent": self.cfg.latent, "dtype": self.cfg.dtype,
+                "downsampling": self.factor}
+
+    def __call__(self, pixels, pair_ids):
+        out: list = [None] * len(pixels)
+        groups: dict[tuple, list[int]] = {}
+        for i, p in enumerate(pixels):
+            groups.setdefault(p.shape, []).append(i)
+        for idx in groups.values():
+            for start in range(0, len(idx), self.cfg.batch_size):
+                chunk = idx[start : start + self.cfg.batch_size]
+                try:
+                    res = self._roundtrip([pixels[i] for i in chunk], [pair_ids[i] for i in chunk])
+                except Exception:  # noqa: BLE001 - isolate the poison sample: retry one by one
+                    res = []
+                    for i in chunk:
+                        try:
+                            res.append(self._roundtrip([pixels[i]], [pair_ids[i]])[0])
+                        except Exception as e:  # noqa: BLE001
+                            res.append(DropSample("generator_error", f"{self.kind}: {type(e).__name__}: {e}"))
+                for i, r in zip(chunk, res):
+                    out[i] = r
+        return out
+
+    def _roundtrip(self, arrs: list[np.ndarray], pair_ids: list[str]) -> list[np.ndarray]:
+        import torch
+
+        y = self._forward(self.vae, arrs, pair_ids)
+        if not torch.isfinite(y).all():
+            if self._vae32 is None:
+                raise FloatingPointError("non-finite output in float32")
+            self.count("nonfinite_fp32_redo")
+            y = self._forward(self._vae32, arrs, pair_ids)
+        y = (y.float() / 2 + 0.5).clamp(0, 1)  # VaeImageProcessor.denormalize
+        y = y.permute(0, 2, 3, 1).cpu().numpy()  # pt_to_numpy
+        u8 = (y * 255).round().astype("uint8")  # numpy_to_pil
+        return [np.ascontiguousarray(a) for a in u8]
+
+    def _forward(self, vae, arrs, pair_ids):
+        import torch
+        import torch.nn.functional as F
+
+        dtype = next(vae.parameters()).dtype
+        x = torch.from_numpy(np.stack(arrs)).to(self.device).permute(0, 3, 1, 2)
+        x = (x.float() / 255.0) * 2.0 - 1.0  # VaeImageProcessor.normalize
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % self.factor, (-w) % self.factor
+        if ph or pw:
+            mode = "reflect" if (ph < h and pw < w) else "replicate"
+            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        with torch.inference_mode():
+            dist = vae.encode(x.to(dtype)).latent_dist
+            if self.cfg.latent == "mode":
+                z = dist.mode()
+            else:
+                eps = torch.stack([
+                    torch.randn(dist.mean.shape[1:], generator=torch.Generator().manual_seed(
+                        derive_seed(self.recipe.seed, pid, self.name)), dtype=torch.float32)
+                    for pid in pair_ids]).to(device=dist.mean.device, dtype=dist.mean.dtype)
+                z = dist.mean + dist.std * eps
+            y = vae.decode(z).sample
+        return y[..., :h, :w]

@@ -1,0 +1,212 @@
+"""One shard, end to end: read reals -> align -> fakes -> matched augmentation -> parquet -> marker.
+
+This function is what a dask worker runs. It is self-contained (it receives the resolved recipe and
+the shard's refs, opens the output itself) and idempotent: it writes the shard under a temporary
+name, moves it into place, and only then writes the completion marker, so running it twice, or being
+killed half way, never produces a duplicate or a half-written shard.
+
+Nothing is dropped silently: a real that cannot be read or aligned, or whose fake cannot be made,
+drops its whole pair (every real must have its fakes) and is counted under a reason, and the first
+drops of each shard are logged with their origin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from .errors import DropSample
+from .recipe import Recipe
+from .registry import GENERATORS, SOURCES, load_builtins
+from .sample import Member, RealRef, dumps
+from .seeding import rng_for
+from .store.atomic import Output
+from .store.layout import marker_file, shard_file
+from .store.parquet import parquet_bytes
+
+MAX_LOGGED_DROPS = 200
+_CACHE: dict = {}  # per-process: sources and generators (models) survive across shard tasks
+
+
+@dataclass
+class ShardTask:
+    recipe: Recipe
+    output: str
+    split: str
+    index: int
+    total: int
+    refs: list[RealRef]
+    threads: Optional[int] = None
+    progress_queue: Optional[str] = None
+    fault_delay_s: float = field(default_factory=lambda: float(os.environ.get("TOOLKIT_FAULT_DELAY_S", "0")))
+
+    @property
+    def name(self) -> str:
+        return f"{self.split}-{self.index:05d}"
+
+
+def get_source(recipe: Recipe):
+    key = ("source", dumps(_as_dict(recipe.reals)), recipe.seed)
+    if key not in _CACHE:
+        load_builtins()
+        _CACHE[key] = SOURCES.get(recipe.reals.kind).impl(recipe.reals, recipe)
+    return _CACHE[key]
+
+
+def get_generators(recipe: Recipe) -> list:
+    from .generators.base import resolve_device
+
+    device = resolve_device(recipe.runner.device)
+    gens = []
+    for cfg in recipe.fakes:
+        key = ("generator", dumps(_as_dict(cfg)), recipe.seed, device)
+        if key not in _CACHE:
+            load_builtins()
+            _CACHE[key] = GENERATORS.get(cfg.kind).impl(cfg, recipe, device)
+        gens.append(_CACHE[key])
+    return gens
+
+
+def _as_dict(cfg) -> dict:
+    import dataclasses
+
+    return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else dict(cfg)
+
+
+def _reporter(task: ShardTask) -> Callable[[str, int], None]:
+    if not task.progress_queue:
+        return lambda stage, n: None
+    try:
+        from distributed import Queue
+
+        q = Queue(task.progress_queue)
+    except Exception:  # noqa: BLE001 - progress is cosmetic; never fail a shard for it
+        return lambda stage, n: None
+
+    def report(stage: str, n: int) -> None:
+        try:
+            q.put((stage, n))
+        except Exception:  # noqa: BLE001
+            pass
+
+    return report
+
+
+def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = None) -> dict:
+    """Build one shard and return its completion marker (also written to meta/shards/)."""
+    from .transforms.align import decode_and_align
+    from .transforms.augment import Augmenter
+
+    t0 = time.time()
+    recipe, img = task.recipe, task.recipe.image
+    if task.threads:
+        import torch
+
+        torch.set_num_threads(task.threads)
+    report = report or _reporter(task)
+    source = get_source(recipe)
+    generators = get_generators(recipe)
+    counters_before = [dict(g.counters) for g in generators]  # generators are cached across shards
+
+    drops: Counter = Counter()
+    drop_log: list[dict] = []
+
+    def drop(ref_origin: str, pair_id: str, reason: str, detail: str) -> None:
+        drops[reason] += 1
+        if len(drop_log) < MAX_LOGGED_DROPS:
+            drop_log.append({"origin": ref_origin, "pair_id": pair_id, "reason": reason, "detail": detail[:300]})
+
+    # 1. read + align (decode once)
+    reals: list[Member] = []
+    for ref in task.refs:
+        try:
+            data = source.read(ref)
+            rng = rng_for(recipe.seed, ref.pair_id, "crop") if img.crop == "random" else None
+            pixels, info = decode_and_align(
+                data, size=img.size, min_size=img.min_size, resize_filter=img.resize_filter, crop=img.crop,
+                rng=rng, max_pixels=img.max_pixels, icc=img.icc, alpha_background=tuple(img.alpha_background))
+        except DropSample as d:
+            drop(ref.origin, ref.pair_id, d.reason, d.detail)
+            continue
+        except Exception as e:  # noqa: BLE001 - a poison file must not fail its shard
+            drop(ref.origin, ref.pair_id, "decode_error", f"{type(e).__name__}: {e}")
+            continue
+        prov = {"source": source.kind, **info, **({"source_meta": _public_meta(ref.meta)} if ref.meta else {})}
+        reals.append(Member(pair_id=ref.pair_id, source="real", label=0, pixels=pixels, origin=ref.origin,
+                            caption=ref.caption, provenance=prov))
+        if task.fault_delay_s:
+            time.sleep(task.fault_delay_s)  # fault-injection knob for the resume test
+    report("align", len(task.refs))
+
+    # 2. fakes, batch by batch; a failed fake drops its whole pair
+    fakes: dict[str, list[Member]] = {m.pair_id: [] for m in reals}
+    alive = {m.pair_id for m in reals}
+    for gen in generators:
+        todo = [m for m in reals if m.pair_id in alive]
+        step = max(1, getattr(gen.cfg, "batch_size", 8))
+        prov = gen.provenance()
+        for start in range(0, len(todo), step):
+            chunk = todo[start : start + step]
+            results = gen([m.pixels for m in chunk], [m.pair_id for m in chunk])
+            for real, res in zip(chunk, results):
+                if isinstance(res, DropSample):
+                    drop(real.origin, real.pair_id, res.reason, res.detail)
+                    alive.discard(real.pair_id)
+                    continue
+                if res.shape != real.pixels.shape:  # the contract: same geometry, always
+                    raise AssertionError(f"{gen.name} returned {res.shape} for a {real.pixels.shape} real")
+                fakes[real.pair_id].append(Member(
+                    pair_id=real.pair_id, source=gen.name, label=1, pixels=res, origin=real.origin,
+                    caption=real.caption, generator=gen.model_id, provenance=prov))
+            report(gen.name, len(chunk))
+
+    # 3. matched augmentation + encoding, in pair order
+    aug = Augmenter(recipe.augment.ops, matched=recipe.augment.matched, seed=recipe.seed,
+                    png_compress_level=recipe.store.png_compress_level)
+    rows: list[dict] = []
+    per_source: Counter = Counter()
+    per_augment: Counter = Counter()
+    for real in reals:
+        if real.pair_id not in alive:
+            continue
+        members = [real] + fakes[real.pair_id]
+        plan = aug.plan(real.pair_id)
+        for k, m in enumerate(members):
+            p = plan if recipe.augment.matched else aug.plan(real.pair_id, k)
+            data, fmt, w, h = aug.apply(p, m.pixels)
+            rows.append({
+                "image": {"bytes": data, "path": f"{m.pair_id}-{m.source}.{'jpg' if fmt == 'jpeg' else fmt}"},
+                "label": m.label, "pair_id": m.pair_id, "source": m.source, "generator": m.generator,
+                "caption": m.caption, "width": w, "height": h, "format": fmt, "augment": p.record(),
+                "origin": m.origin, "provenance": dumps(m.provenance)})
+            per_source[m.source] += 1
+            per_augment[p.label()] += 1
+        report("augment", 1)
+
+    # 4. write the shard, then the marker
+    out = Output(task.output)
+    blob = parquet_bytes(rows, recipe.store.row_group_size)
+    rel = shard_file(task.split, task.index, task.total)
+    out.write_bytes(rel, blob)
+    marker = {
+        "shard": task.name, "file": rel, "sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob),
+        "split": task.split, "pairs_planned": len(task.refs), "pairs": len({r["pair_id"] for r in rows}),
+        "rows": len(rows), "per_source": dict(per_source), "per_augment": dict(per_augment),
+        "dropped": dict(drops), "drop_log": drop_log,
+        "generators": {g.name: {"provenance": g.provenance(),
+                                "counters": {k: v - before.get(k, 0) for k, v in g.counters.items()}}
+                       for g, before in zip(generators, counters_before)},
+        "seconds": round(time.time() - t0, 3),
+    }
+    out.write_json(marker_file(task.split, task.index), marker)
+    report("write", len(task.refs))
+    return marker
+
+
+def _public_meta(meta: dict) -> dict:
+    """Source metadata worth keeping per row (not worker-local absolute paths)."""
+    return {k: v for k, v in meta.items() if k != "path"}

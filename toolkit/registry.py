@@ -1,0 +1,62 @@
+"""Name -> implementation registries.
+
+A recipe says `kind: vae_roundtrip`; the registry finds the class and the dataclass that types its
+section of the recipe, so adding a source, generator or augmentation op is one decorator, not an
+edit to an if-chain. Built-in implementations register when `load_builtins()` imports them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    impl: Any
+    config: type
+
+
+class Registry:
+    def __init__(self, what: str):
+        self.what = what
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str, config: type) -> Callable[[Any], Any]:
+        def deco(impl):
+            if name in self._entries and self._entries[name].impl is not impl:
+                raise ValueError(f"{self.what} {name!r} registered twice")
+            self._entries[name] = Entry(name, impl, config)
+            return impl
+
+        return deco
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def get(self, name: str) -> Entry | None:
+        return self._entries.get(name)
+
+    def closest(self, name: str) -> str | None:
+        hits = difflib.get_close_matches(str(name), self.names(), n=1, cutoff=0.5)
+        return hits[0] if hits else None
+
+
+SOURCES = Registry("source")
+GENERATORS = Registry("generator")
+AUGMENT_OPS = Registry("augment op")
+
+_BUILTINS = (
+    "toolkit.sources.folder",
+    "toolkit.sources.bundled",
+    "toolkit.generators.vae_roundtrip",
+    "toolkit.transforms.augment",
+)
+
+
+def load_builtins() -> None:
+    for mod in _BUILTINS:
+        importlib.import_module(mod)

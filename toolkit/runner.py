@@ -1,0 +1,263 @@
+"""Build orchestration: plan pairs into splits and shards, run shard tasks over dask, resume.
+
+Planning happens once, on the client, and is a pure function of the recipe and the source listing:
+pair ids come from origins, splits from a seeded permutation with exact fractions, shards from
+chunking each split in source order. The plan is stored (meta/build.json) so a re-run of the same
+command checks it is resuming the same build, then skips every shard whose completion marker exists.
+
+Execution maps `pipeline.build_shard` over the pending shards: in-process (`synchronous`), on a
+`LocalCluster` (default; one single-threaded worker process per core), or on any dask.distributed
+scheduler address. Tasks are submitted with `pure=False` and retried; a shard that keeps failing is
+reported with its error while the others finish, and a re-run retries it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import sys
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+
+from . import __version__
+from .errors import ToolkitError
+from .pipeline import ShardTask, build_shard, get_source
+from .recipe import Recipe
+from .sample import RealRef, make_pair_id
+from .seeding import rng_for
+from .store.atomic import Output
+from .store.layout import BUILD_FILE, RECIPE_FILE, SUMMARY_FILE, TMP_DIR, marker_file
+
+
+@dataclass
+class Plan:
+    shards: list[ShardTask]
+    listed: int
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        for t in self.shards:
+            h.update(f"{t.name}/{t.total}:".encode())
+            h.update(",".join(r.pair_id for r in t.refs).encode())
+        return h.hexdigest()[:16]
+
+
+def plan_build(recipe: Recipe, output: str) -> Plan:
+    source = get_source(recipe)
+    refs: list[RealRef] = []
+    seen: set[str] = set()
+    dropped: dict[str, int] = dict(source.dropped)  # a source may count while listing (filters)
+    listed = 0
+    for ref in source.list():
+        listed += 1
+        ref.pair_id = make_pair_id(source.kind, ref.origin)
+        if ref.pair_id in seen:
+            dropped["duplicate_origin"] = dropped.get("duplicate_origin", 0) + 1
+            continue
+        seen.add(ref.pair_id)
+        refs.append(ref)
+    splits = assign_splits([r.pair_id for r in refs], recipe.split, recipe.seed)
+    shards: list[ShardTask] = []
+    for split in recipe.split:
+        members = [r for r in refs if splits[r.pair_id] == split]
+        total = max(1, math.ceil(len(members) / recipe.runner.shard_size)) if members else 0
+        for i in range(total):
+            chunk = members[i * recipe.runner.shard_size : (i + 1) * recipe.runner.shard_size]
+            shards.append(ShardTask(recipe=recipe, output=output, split=split, index=i, total=total, refs=chunk))
+    return Plan(shards=shards, listed=listed, dropped=dropped)
+
+
+def assign_splits(pair_ids: list[str], fractions: dict[str, float], seed: int) -> dict[str, str]:
+    """Exact split sizes (largest remainder), members chosen by a permutation seeded by the recipe.
+
+    Splitting by pair_id keeps every member of a pair in one split, by construction."""
+    n = len(pair_ids)
+    names = list(fractions)
+    raw = [fractions[s] * n for s in names]
+    counts = [int(math.floor(x)) for x in raw]
+    for i in sorted(range(len(names)), key=lambda i: raw[i] - counts[i], reverse=True)[: n - sum(counts)]:
+        counts[i] += 1
+    order = rng_for(seed, "split").permutation(n)
+    ids = sorted(pair_ids)
+    out, pos = {}, 0
+    for name, c in zip(names, counts):
+        for j in order[pos : pos + c]:
+            out[ids[j]] = name
+        pos += c
+    return out
+
+
+@dataclass
+class BuildResult:
+    output: str
+    summary: dict
+    failed: list[dict]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, scheduler: str | None = None,
+         echo=print) -> BuildResult:
+    t0 = time.time()
+    output = output or recipe.output_url()
+    recipe.output = output
+    out = Output(output)
+    if overwrite:
+        out.rm()
+    rhash = recipe.content_hash()
+    if out.exists(BUILD_FILE):
+        prev = out.read_json(BUILD_FILE)
+        if prev.get("recipe_hash") != rhash:
+            raise ToolkitError(f"{output}: holds a build of a different recipe (hash {prev.get('recipe_hash')} "
+                               f"vs {rhash}); pass --overwrite to replace it, or choose another output")
+    echo(f"planning: listing reals ({recipe.reals.kind}) ...")
+    plan = plan_build(recipe, output)
+    if not plan.shards:
+        raise ToolkitError(f"reals: the source listed no usable reals ({plan.listed} listed)")
+    fingerprint = plan.fingerprint()
+    if out.exists(BUILD_FILE) and out.read_json(BUILD_FILE).get("plan") != fingerprint:
+        raise ToolkitError(f"{output}: the source listing changed since this build started (different pairs); "
+                           "pass --overwrite to start over")
+    out.write_text(RECIPE_FILE, recipe.to_yaml())
+    out.write_json(BUILD_FILE, {"recipe_hash": rhash, "plan": fingerprint, "toolkit": __version__,
+                                "shards": {t.name: t.total for t in plan.shards}, "listed": plan.listed,
+                                "planning_dropped": plan.dropped})
+    done = set(out.ls("meta/shards"))
+    pending = [t for t in plan.shards if f"{t.name}.json" not in done]
+    out.rm(TMP_DIR)  # leftovers of a killed run: never complete, never read
+    n_pairs = sum(len(t.refs) for t in plan.shards)
+    echo(f"plan: {n_pairs} pairs in {len(plan.shards)} shards "
+         f"({', '.join(f'{s}: {sum(len(t.refs) for t in plan.shards if t.split == s)}' for s in recipe.split)}); "
+         f"{len(plan.shards) - len(pending)} already done, {len(pending)} to build")
+    failed = run_shards(pending, recipe, scheduler or recipe.runner.scheduler, echo)
+    markers = [out.read_json(marker_file(t.split, t.index)) for t in plan.shards
+               if out.exists(marker_file(t.split, t.index))]
+    from .summary import summarize
+
+    summary = summarize(recipe, plan, markers, failed, wall_s=time.time() - t0, output=output)
+    out.write_json(SUMMARY_FILE, summary)
+    if not failed:
+        from .card import write_card
+
+        write_card(out, recipe, summary)
+    return BuildResult(output=output, summary=summary, failed=failed)
+
+
+def _workers_and_threads(recipe: Recipe) -> tuple[int, int]:
+    cores = os.cpu_count() or 1
+    if recipe.runner.device.startswith("cuda"):
+        workers = recipe.runner.workers or 1
+    else:
+        workers = recipe.runner.workers or cores
+    return workers, max(1, cores // workers)
+
+
+def run_shards(tasks: list[ShardTask], recipe: Recipe, scheduler: str | None, echo) -> list[dict]:
+    if not tasks:
+        return []
+    workers, threads = _workers_and_threads(recipe)
+    for t in tasks:
+        t.threads = threads
+    bars = _Bars(tasks, recipe, enabled=recipe.runner.progress)
+    try:
+        if scheduler == "synchronous":
+            return _run_sync(tasks, recipe, bars)
+        return _run_dask(tasks, recipe, scheduler, workers, bars, echo)
+    finally:
+        bars.close()
+
+
+def _run_sync(tasks, recipe, bars) -> list[dict]:
+    failed = []
+    for t in tasks:
+        for attempt in range(recipe.runner.retries + 1):
+            try:
+                build_shard(t, report=bars.update)
+                break
+            except Exception as e:  # noqa: BLE001 - report and carry on with the other shards
+                if attempt == recipe.runner.retries:
+                    failed.append({"shard": t.name, "error": f"{type(e).__name__}: {e}",
+                                   "traceback": traceback.format_exc(limit=6)})
+    return failed
+
+
+def _run_dask(tasks, recipe, scheduler, workers, bars, echo) -> list[dict]:
+    from distributed import Client, LocalCluster, Queue, wait
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+        echo(f"dask: connected to {scheduler} ({len(client.scheduler_info()['workers'])} workers)")
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    try:
+        qname = f"toolkit-progress-{uuid.uuid4().hex[:8]}"
+        queue = Queue(qname, client=client)
+        for t in tasks:
+            t.progress_queue = qname
+        futures = {client.submit(build_shard, t, pure=False, retries=recipe.runner.retries,
+                                 key=f"shard-{t.name}-{uuid.uuid4().hex[:6]}"): t for t in tasks}
+        pending = set(futures)
+        failed = []
+        while pending:
+            try:
+                res = wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
+                finished, pending = res.done, res.not_done
+            except Exception:  # noqa: BLE001 - timeout: nothing finished yet
+                finished = set()
+            _drain(queue, bars)
+            for f in finished:
+                if f.status == "error":
+                    t = futures[f]
+                    exc = f.exception()
+                    failed.append({"shard": t.name, "error": f"{type(exc).__name__}: {exc}",
+                                   "traceback": "".join(traceback.format_tb(f.traceback(), limit=6))})
+        _drain(queue, bars)
+        return failed
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _drain(queue, bars) -> None:
+    try:
+        items = queue.get(batch=True)
+    except Exception:  # noqa: BLE001
+        return
+    for stage, n in items or []:
+        bars.update(stage, n)
+
+
+class _Bars:
+    """One progress bar per stage, in pairs, for a person watching the build."""
+
+    def __init__(self, tasks, recipe, enabled: bool):
+        self.bars = {}
+        if not enabled:
+            return
+        from tqdm.auto import tqdm
+
+        total = sum(len(t.refs) for t in tasks)
+        stages = ["align"] + [getattr(f, "name", None) or f.kind for f in recipe.fakes] + ["augment", "write"]
+        for i, s in enumerate(stages):
+            self.bars[s] = tqdm(total=total, desc=f"{s:>14}", unit="pair", position=i, leave=True,
+                                file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+
+    def update(self, stage: str, n: int) -> None:
+        bar = self.bars.get(stage)
+        if bar is not None:
+            bar.update(n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()

@@ -1,0 +1,1 @@
+"""Where reals come from. Each source registers a `kind` with `toolkit.registry.SOURCES`."""

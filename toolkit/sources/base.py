@@ -1,0 +1,31 @@
+"""The interface every source of reals implements.
+
+`list()` runs once on the client and must be deterministic (same recipe, same input, same order):
+it decides pair ids, splits and shards. `read()` runs in workers and returns the real's encoded bytes
+exactly as stored, so that `transforms/align.py` is the single place where a real is decoded.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..sample import RealRef
+
+
+class Source:
+    kind = "source"
+
+    def __init__(self, cfg, recipe):
+        self.cfg = cfg
+        self.recipe = recipe
+        self.dropped: dict[str, int] = {}  # reasons counted while listing (e.g. duplicate origins)
+
+    def list(self) -> Iterable[RealRef]:
+        raise NotImplementedError
+
+    def read(self, ref: RealRef) -> bytes:
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """What the dataset card says about this source."""
+        return {"kind": self.kind}

@@ -1,0 +1,100 @@
+"""The offline demo's reals: crops of real photographs that ship inside scikit-image.
+
+No dataset can be downloaded on an offline machine, yet the demo must run on natural images (a VAE
+round-trip of noise or of drawings says little). scikit-image installs a handful of photographs in
+its package folder; crops of random position, size and aspect ratio, drawn from (seed, index), give
+as many distinct reals as asked. Each crop's origin (`skimage://<file>#crop=x,y,w,h`) is recorded.
+
+Limitation stated in the card: crops of the same photograph overlap, so the demo's train and test
+splits share content. It demonstrates the pipeline; it is not a benchmark.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import List
+
+import numpy as np
+from PIL import Image
+
+from ..errors import ToolkitError
+from ..registry import SOURCES
+from ..sample import RealRef
+from ..seeding import rng_for
+from .base import Source
+
+# name -> (file inside skimage/data, caption used for the real)
+PHOTOS = {
+    "astronaut": ("astronaut.png", "a portrait of an astronaut in a spacesuit in front of a flag"),
+    "coffee": ("coffee.png", "a cup of coffee on a saucer with a spoon"),
+    "chelsea": ("chelsea.png", "a tabby cat looking to the side"),
+    "rocket": ("rocket.jpg", "a rocket launching from a launch pad"),
+    "motorcycle": ("motorcycle_left.png", "a red motorcycle parked in a room"),
+    "hubble": ("hubble_deep_field.jpg", "the Hubble deep field, many small galaxies on black"),
+}
+
+
+@dataclass
+class BundledConfig:
+    kind: str = "bundled"
+    count: int = 200
+    photos: List[str] = field(default_factory=lambda: list(PHOTOS))
+    min_crop: int = 128  # crop short side range, in source pixels
+    max_crop: int = 400
+    max_aspect: float = 1.5  # crops range from 1:max_aspect to max_aspect:1
+
+
+def photo_path(name: str) -> str:
+    import skimage.data
+
+    return os.path.join(os.path.dirname(skimage.data.__file__), PHOTOS[name][0])
+
+
+@lru_cache(maxsize=None)
+def _photo(name: str) -> np.ndarray:
+    with Image.open(photo_path(name)) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+@SOURCES.register("bundled", BundledConfig)
+class BundledSource(Source):
+    kind = "bundled"
+
+    def __init__(self, cfg: BundledConfig, recipe):
+        super().__init__(cfg, recipe)
+        unknown = [p for p in cfg.photos if p not in PHOTOS]
+        if unknown:
+            raise ToolkitError(f"reals.photos: unknown photograph {unknown[0]!r} (known: {', '.join(PHOTOS)})")
+        if not 8 <= cfg.min_crop <= cfg.max_crop:
+            raise ToolkitError("reals.min_crop/max_crop: need 8 <= min_crop <= max_crop")
+
+    def list(self):
+        seed = self.recipe.seed
+        for i in range(self.cfg.count):
+            name = self.cfg.photos[i % len(self.cfg.photos)]
+            h, w = _photo(name).shape[:2]
+            rng = rng_for(seed, "bundled", i)
+            short = int(rng.integers(min(self.cfg.min_crop, h, w), min(self.cfg.max_crop, h, w) + 1))
+            aspect = float(np.exp(rng.uniform(-np.log(self.cfg.max_aspect), np.log(self.cfg.max_aspect))))
+            cw, ch = (round(short * aspect), short) if aspect >= 1 else (short, round(short / aspect))
+            cw, ch = min(cw, w), min(ch, h)
+            x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+            origin = f"skimage://{PHOTOS[name][0]}#crop={x},{y},{cw},{ch}"
+            yield RealRef(origin=origin, caption=PHOTOS[name][1],
+                          meta={"photo": name, "crop": [x, y, cw, ch], "index": i})
+
+    def read(self, ref: RealRef) -> bytes:
+        x, y, w, h = ref.meta["crop"]
+        crop = _photo(ref.meta["photo"])[y : y + h, x : x + w]
+        buf = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(crop), "RGB").save(buf, format="PPM")  # raw, lossless, instant
+        return buf.getvalue()
+
+    def describe(self) -> dict:
+        import skimage
+
+        return {"kind": self.kind, "package": f"scikit-image {skimage.__version__}",
+                "photos": {n: PHOTOS[n][0] for n in self.cfg.photos}}

@@ -1,0 +1,29 @@
+"""Where everything lives inside a build's output folder.
+
+    OUT/README.md                          dataset card (YAML configs -> data/<split>-*)
+    OUT/recipe.yaml                        the resolved recipe the build ran
+    OUT/data/<split>-NNNNN-of-MMMMM.parquet the rows (Hugging Face naming)
+    OUT/meta/build.json                    recipe hash, shard plan, versions
+    OUT/meta/shards/<split>-NNNNN.json     completion marker of one shard: counts, drops, sha256
+    OUT/meta/summary.json                  the build summary
+    OUT/_tmp/                              files being written; renamed into place when complete
+
+Side files live under meta/, which no `configs` pattern matches, so `load_dataset(OUT)` sees only rows.
+"""
+
+from __future__ import annotations
+
+
+def shard_file(split: str, index: int, total: int) -> str:
+    return f"data/{split}-{index:05d}-of-{total:05d}.parquet"
+
+
+def marker_file(split: str, index: int) -> str:
+    return f"meta/shards/{split}-{index:05d}.json"
+
+
+BUILD_FILE = "meta/build.json"
+SUMMARY_FILE = "meta/summary.json"
+RECIPE_FILE = "recipe.yaml"
+CARD_FILE = "README.md"
+TMP_DIR = "_tmp"

@@ -1,0 +1,75 @@
+"""The build summary: what was built, what was dropped and why, and how to load it.
+
+Computed only from the shard markers on disk (plus the plan), so a resumed build reports the whole
+dataset, not just the shards of the last run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+
+def summarize(recipe, plan, markers: list[dict], failed: list[dict], wall_s: float, output: str) -> dict:
+    per_split_pairs: Counter = Counter()
+    per_split_rows: Counter = Counter()
+    per_split_bytes: Counter = Counter()
+    per_source: Counter = Counter()
+    per_augment: Counter = Counter()
+    dropped: Counter = Counter(plan.dropped)
+    gen_counters: dict[str, Counter] = {}
+    generators: dict[str, dict] = {}
+    drop_log: list[dict] = []
+    for m in markers:
+        per_split_pairs[m["split"]] += m["pairs"]
+        per_split_rows[m["split"]] += m["rows"]
+        per_split_bytes[m["split"]] += m["bytes"]
+        per_source.update(m["per_source"])
+        per_augment.update(m["per_augment"])
+        dropped.update(m["dropped"])
+        drop_log.extend(m.get("drop_log", []))
+        for name, g in m.get("generators", {}).items():
+            generators[name] = g["provenance"]
+            gen_counters.setdefault(name, Counter()).update(g.get("counters", {}))
+    return {
+        "name": recipe.name,
+        "output": output,
+        "complete": not failed and len(markers) == len(plan.shards),
+        "listed": plan.listed,
+        "pairs_planned": sum(len(t.refs) for t in plan.shards),
+        "pairs": sum(per_split_pairs.values()),
+        "rows": sum(per_split_rows.values()),
+        "splits": {s: {"pairs": per_split_pairs[s], "rows": per_split_rows[s], "bytes": per_split_bytes[s]}
+                   for s in recipe.split},
+        "per_source": dict(per_source),
+        "per_augment": dict(sorted(per_augment.items())),
+        "dropped": dict(sorted(dropped.items())),
+        "drop_log": drop_log[:1000],
+        "generators": generators,
+        "generator_counters": {k: dict(v) for k, v in gen_counters.items()},
+        "shards": len(plan.shards),
+        "failed_shards": failed,
+        "wall_s": round(wall_s, 2),
+        "shard_seconds": round(sum(m.get("seconds", 0) for m in markers), 2),
+    }
+
+
+def format_summary(s: dict) -> str:
+    lines = [f"dataset {s['name']!r}: {s['pairs']} pairs, {s['rows']} rows "
+             f"({'complete' if s['complete'] else 'INCOMPLETE'}) in {s['wall_s']:.1f} s"]
+    lines.append("  splits:   " + ", ".join(f"{k} {v['pairs']} pairs / {v['rows']} rows" for k, v in s["splits"].items()))
+    lines.append("  sources:  " + ", ".join(f"{k} {v}" for k, v in sorted(s["per_source"].items())))
+    lines.append("  augment:  " + ", ".join(f"{k} {v}" for k, v in s["per_augment"].items()))
+    dropped = s["dropped"]
+    lines.append("  dropped:  " + (", ".join(f"{k} {v}" for k, v in dropped.items()) if dropped else "none")
+                 + f" (of {s['listed']} listed reals)")
+    for name, counters in s.get("generator_counters", {}).items():
+        if counters:
+            lines.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in counters.items()))
+    for f in s["failed_shards"]:
+        lines.append(f"  FAILED shard {f['shard']}: {f['error']}")
+    lines.append(f"  output:   {s['output']}")
+    if s["complete"]:
+        lines.append(f'  load:     datasets.load_dataset("{s["output"]}")')
+    else:
+        lines.append("  re-run the same command to build the missing shards")
+    return "\n".join(lines)

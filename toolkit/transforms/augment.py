@@ -1,0 +1,185 @@
+"""Matched augmentation: one draw per pair, applied identically to every member.
+
+If reals and fakes were compressed independently, a detector could learn the compression instead of
+the generator (the alignment paper's warning). So the op chain and its parameters are drawn once
+from an RNG seeded by (recipe seed, pair_id, "augment") and applied to the real and to every fake of
+that pair. `matched: false` draws per image instead: the unaligned baseline, for ablations.
+
+Ops come in two families. Pixel ops (blur, resize) each fire independently with their probability `p`,
+in recipe order. Codec ops (jpeg, webp) are mutually exclusive: one codec is chosen with the listed
+probabilities, otherwise the member is stored as lossless PNG. The chain actually applied is recorded
+per row as JSON, the codec always last, e.g. `[{"op": "blur", "sigma": 1.1}, {"op": "jpeg", "quality": 83}]`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from ..registry import AUGMENT_OPS
+from ..seeding import rng_for
+from .codecs import encode
+
+
+@dataclass
+class JpegConfig:
+    p: float = 0.0
+    quality: List[int] = field(default_factory=lambda: [65, 100])
+    subsampling: str = "4:2:0"
+
+
+@dataclass
+class WebpConfig:
+    p: float = 0.0
+    quality: List[int] = field(default_factory=lambda: [65, 100])
+    method: int = 4
+
+
+@dataclass
+class BlurConfig:
+    p: float = 0.0
+    sigma: List[float] = field(default_factory=lambda: [0.5, 2.0])
+
+
+@dataclass
+class ResizeConfig:
+    p: float = 0.0
+    scale: List[float] = field(default_factory=lambda: [0.5, 1.0])
+    filter: str = "bicubic"
+
+
+class JpegOp:
+    codec = True
+
+    @staticmethod
+    def draw(cfg: JpegConfig, rng) -> dict:
+        return {"quality": int(rng.integers(cfg.quality[0], cfg.quality[1] + 1)), "subsampling": cfg.subsampling}
+
+
+class WebpOp:
+    codec = True
+
+    @staticmethod
+    def draw(cfg: WebpConfig, rng) -> dict:
+        return {"quality": int(rng.integers(cfg.quality[0], cfg.quality[1] + 1)), "method": cfg.method}
+
+
+class BlurOp:
+    codec = False
+
+    @staticmethod
+    def draw(cfg: BlurConfig, rng) -> dict:
+        return {"sigma": round(float(rng.uniform(cfg.sigma[0], cfg.sigma[1])), 4)}
+
+    @staticmethod
+    def apply(img: Image.Image, params: dict) -> Image.Image:
+        return img.filter(ImageFilter.GaussianBlur(radius=params["sigma"]))
+
+
+class ResizeOp:
+    codec = False
+
+    @staticmethod
+    def draw(cfg: ResizeConfig, rng) -> dict:
+        return {"scale": round(float(rng.uniform(cfg.scale[0], cfg.scale[1])), 4), "filter": cfg.filter}
+
+    @staticmethod
+    def apply(img: Image.Image, params: dict) -> Image.Image:
+        from .align import FILTERS
+
+        w, h = img.size
+        size = (max(1, round(w * params["scale"])), max(1, round(h * params["scale"])))
+        return img.resize(size, FILTERS[params["filter"]])
+
+
+AUGMENT_OPS.register("jpeg", JpegConfig)(JpegOp)
+AUGMENT_OPS.register("webp", WebpConfig)(WebpOp)
+AUGMENT_OPS.register("blur", BlurConfig)(BlurOp)
+AUGMENT_OPS.register("resize", ResizeConfig)(ResizeOp)
+
+
+def check_ops(ops: dict) -> tuple[str, str] | None:
+    """Semantic checks of an ops mapping; returns (key path, message) for the first problem."""
+    from .align import FILTERS
+
+    codec_p = 0.0
+    for name, cfg in ops.items():
+        path = f"augment.ops.{name}"
+        if not 0.0 <= cfg.p <= 1.0:
+            return f"{path}.p", f"probability must be within 0..1, got {cfg.p}"
+        if AUGMENT_OPS.get(name).impl.codec:
+            codec_p += cfg.p
+        for rng_key in ("quality", "sigma", "scale"):
+            if hasattr(cfg, rng_key):
+                lo_hi = getattr(cfg, rng_key)
+                if len(lo_hi) != 2 or lo_hi[0] > lo_hi[1]:
+                    return f"{path}.{rng_key}", f"expected [low, high] with low <= high, got {list(lo_hi)}"
+        if hasattr(cfg, "quality") and not (1 <= cfg.quality[0] and cfg.quality[1] <= 100):
+            return f"{path}.quality", f"qualities must be within 1..100, got {list(cfg.quality)}"
+        if hasattr(cfg, "subsampling") and cfg.subsampling not in ("4:4:4", "4:2:2", "4:2:0"):
+            return f"{path}.subsampling", f"must be 4:4:4, 4:2:2 or 4:2:0, got {cfg.subsampling!r}"
+        if hasattr(cfg, "filter") and cfg.filter not in FILTERS:
+            return f"{path}.filter", f"unknown filter {cfg.filter!r} (known: {', '.join(FILTERS)})"
+        if hasattr(cfg, "scale") and cfg.scale[0] <= 0:
+            return f"{path}.scale", "scales must be positive"
+    if codec_p > 1.0 + 1e-9:
+        return "augment.ops", f"codec probabilities (jpeg, webp) sum to {codec_p:g} > 1"
+    return None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An op chain with drawn parameters; the last step is always the codec."""
+
+    steps: tuple  # ((name, params), ...)
+
+    @property
+    def codec(self) -> tuple[str, dict]:
+        return self.steps[-1]
+
+    def record(self) -> str:
+        return json.dumps([{"op": n, **p} for n, p in self.steps], sort_keys=False)
+
+    def label(self) -> str:
+        return "+".join(n for n, _ in self.steps)
+
+
+class Augmenter:
+    def __init__(self, ops: dict, *, matched: bool, seed: int, png_compress_level: int = 6):
+        self.ops = ops
+        self.matched = matched
+        self.seed = seed
+        self.png = ("png", {"compress_level": png_compress_level})
+
+    def plan(self, pair_id: str, member: int = 0) -> Plan:
+        """The chain for one pair (matched) or one member of it (unmatched)."""
+        parts = (pair_id, "augment") if self.matched else (pair_id, "augment", member)
+        rng = rng_for(self.seed, *parts)
+        steps = []
+        for name, cfg in self.ops.items():
+            impl = AUGMENT_OPS.get(name).impl
+            if not impl.codec and rng.random() < cfg.p:
+                steps.append((name, impl.draw(cfg, rng)))
+        u, acc, codec = rng.random(), 0.0, self.png
+        for name, cfg in self.ops.items():
+            impl = AUGMENT_OPS.get(name).impl
+            if impl.codec:
+                acc += cfg.p
+                if u < acc:
+                    codec = (name, impl.draw(cfg, rng))
+                    break
+        steps.append(codec)
+        return Plan(tuple(steps))
+
+    @staticmethod
+    def apply(plan: Plan, pixels: np.ndarray) -> tuple[bytes, str, int, int]:
+        """Run the chain on aligned pixels; returns (bytes, format, width, height)."""
+        img = Image.fromarray(pixels, "RGB")
+        for name, params in plan.steps[:-1]:
+            img = AUGMENT_OPS.get(name).impl.apply(img, params)
+        fmt, params = plan.codec
+        return encode(img, fmt, **params), fmt, img.size[0], img.size[1]
