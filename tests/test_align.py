@@ -4,6 +4,7 @@ its EXIF, palette, ICC profile and bit depth say it shows, and align's geometry 
 from __future__ import annotations
 
 import io
+import json
 import warnings
 
 import numpy as np
@@ -367,7 +368,7 @@ def test_too_small():
     assert arr.shape == (64, 64, 3)
 
 
-def test_unknown_names_are_errors(files):
+def test_unknown_names_are_errors():
     with pytest.raises(ValueError, match="lanczos"):
         align(rgb(pattern(10, 10)), size=8, resize_filter="lanczoz")
     with pytest.raises(ValueError, match="center"):
@@ -393,6 +394,4 @@ def test_decode_and_align_merges_info(files):
     assert info["exif_orientation"] == 6 and (info["orig_width"], info["orig_height"]) == (80, 120)
     assert (info["scaled_width"], info["scaled_height"]) == (40, 60) and info["crop_box"] == [0, 10, 40, 50]
     assert close(arr[5, 10], bf.RED) and close(arr[35, 10], bf.BLUE)
-    import json
-
     json.dumps(info)  # provenance is stored as JSON

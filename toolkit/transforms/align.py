@@ -261,7 +261,8 @@ def _open(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise DropSample("decompression_bomb", _short(e))
     except UnidentifiedImageError:
-        kind = next((k for sig, k in _SIGNATURES.items() if data.startswith(sig)), None)
+        head = bytes(data[:8])
+        kind = next((k for sig, k in _SIGNATURES.items() if head.startswith(sig)), None)
         hint = f"starts like {kind} but its header cannot be read" if kind else "unknown file type"
         raise DropSample("not_an_image", f"PIL cannot identify the image ({hint}, {len(data)} bytes)")
     except Exception as e:  # noqa: BLE001 - plugins raise many things on broken headers
