@@ -98,3 +98,27 @@ def test_determinism_two_builds_identical(cli, tmp_path):
         assert ta.column("pair_id").to_pylist() == tb.column("pair_id").to_pylist()
         assert ta.column("source").to_pylist() == tb.column("source").to_pylist()
         assert ta.column("image").to_pylist() == tb.column("image").to_pylist()
+
+
+def test_unloadable_model_fails_shards_clearly_and_rerun_recovers(cli, tmp_path, tiny_vae):
+    out = tmp_path / "bad"
+    code, stdout, err = cli(*demo_args(out, f"fakes.0.model={tmp_path}/nowhere", "runner.retries=0"))
+    assert code == 1
+    assert "FAILED" in stdout and "cannot load model" in stdout and "nowhere" in stdout
+    assert "Traceback" not in stdout + err
+    assert not (out / "README.md").exists()  # no card for an incomplete build
+    assert not list((out / "meta" / "shards").glob("*.json")) if (out / "meta" / "shards").exists() else True
+
+
+def test_output_to_an_fsspec_url(cli, tiny_vae):
+    import fsspec
+
+    code, stdout, err = cli(*demo_args("memory://built/demo", f"fakes.0.model={tiny_vae}", "fakes.0.subfolder=null",
+                                       "reals.count=6"))
+    assert code == 0, err
+    fs = fsspec.filesystem("memory")
+    files = sorted(p.rsplit("/", 1)[-1] for p in fs.find("/built/demo"))
+    assert "README.md" in files and "recipe.yaml" in files and "summary.json" in files
+    shards = fs.glob("/built/demo/data/*.parquet")
+    rows = sum(pq.read_table(fs.open(p, "rb")).num_rows for p in shards)
+    assert rows == 12

@@ -27,7 +27,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest:  # key=value overrides may follow options (`make r.yaml --out X image.size=64`)
+        bad = [r for r in rest if r.startswith("-")]
+        if bad:
+            parser.error(f"unrecognized arguments: {' '.join(bad)}")
+        args.overrides = list(args.overrides or []) + rest
     try:
         if args.command == "make":
             return _make(args)

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from .errors import DropSample
+from .errors import DropSample, ToolkitError
 from .recipe import Recipe
 from .registry import GENERATORS, SOURCES, load_builtins
 from .sample import Member, RealRef, dumps
@@ -62,11 +62,16 @@ def get_generators(recipe: Recipe) -> list:
 
     device = resolve_device(recipe.runner.device)
     gens = []
-    for cfg in recipe.fakes:
+    for i, cfg in enumerate(recipe.fakes):
         key = ("generator", dumps(_as_dict(cfg)), recipe.seed, device)
         if key not in _CACHE:
             load_builtins()
-            _CACHE[key] = GENERATORS.get(cfg.kind).impl(cfg, recipe, device)
+            try:
+                _CACHE[key] = GENERATORS.get(cfg.kind).impl(cfg, recipe, device)
+            except Exception as e:  # noqa: BLE001 - one clear line instead of a library traceback
+                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                model = getattr(cfg, "model", None)
+                raise ToolkitError(f"fakes[{i}] ({cfg.kind}): cannot load model {model!r}: {first}") from None
         gens.append(_CACHE[key])
     return gens
 
@@ -189,11 +194,14 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
 
     # 4. write the shard, then the marker
     out = Output(task.output)
-    blob = parquet_bytes(rows, recipe.store.row_group_size)
-    rel = shard_file(task.split, task.index, task.total)
-    out.write_bytes(rel, blob)
+    rel, blob = None, b""
+    if rows:  # a shard whose every pair was dropped writes no file (parquet readers reject 0-row files)
+        blob = parquet_bytes(rows, recipe.store.row_group_size)
+        rel = shard_file(task.split, task.index, task.total)
+        out.write_bytes(rel, blob)
     marker = {
-        "shard": task.name, "file": rel, "sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob),
+        "shard": task.name, "file": rel, "sha256": hashlib.sha256(blob).hexdigest() if rows else None,
+        "bytes": len(blob),
         "split": task.split, "pairs_planned": len(task.refs), "pairs": len({r["pair_id"] for r in rows}),
         "rows": len(rows), "per_source": dict(per_source), "per_augment": dict(per_augment),
         "dropped": dict(drops), "drop_log": drop_log,

@@ -65,8 +65,12 @@ def format_summary(s: dict) -> str:
     for name, counters in s.get("generator_counters", {}).items():
         if counters:
             lines.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in counters.items()))
+    by_error: dict[str, list[str]] = {}
     for f in s["failed_shards"]:
-        lines.append(f"  FAILED shard {f['shard']}: {f['error']}")
+        by_error.setdefault(f["error"].splitlines()[0], []).append(f["shard"])
+    for error, shards in by_error.items():
+        names = ", ".join(shards[:5]) + (f" and {len(shards) - 5} more" if len(shards) > 5 else "")
+        lines.append(f"  FAILED {len(shards)} shard(s) ({names}): {error}")
     lines.append(f"  output:   {s['output']}")
     if s["complete"]:
         lines.append(f'  load:     datasets.load_dataset("{s["output"]}")')
