@@ -50,7 +50,7 @@ class ShardTask:
 
 
 def get_source(recipe: Recipe):
-    key = ("source", dumps(_as_dict(recipe.reals)), recipe.seed)
+    key = ("source", dumps(_as_dict(recipe.reals)), recipe.seed, recipe.output)
     if key not in _CACHE:
         load_builtins()
         _CACHE[key] = SOURCES.get(recipe.reals.kind).impl(recipe.reals, recipe)

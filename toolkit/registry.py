@@ -52,6 +52,7 @@ AUGMENT_OPS = Registry("augment op")
 _BUILTINS = (
     "toolkit.sources.folder",
     "toolkit.sources.bundled",
+    "toolkit.sources.laion",
     "toolkit.generators.vae_roundtrip",
     "toolkit.transforms.augment",
 )

@@ -51,7 +51,7 @@ def plan_build(recipe: Recipe, output: str) -> Plan:
     source = get_source(recipe)
     refs: list[RealRef] = []
     seen: set[str] = set()
-    dropped: dict[str, int] = dict(source.dropped)  # a source may count while listing (filters)
+    dropped: dict[str, int] = {}
     listed = 0
     for ref in source.list():
         listed += 1
@@ -61,6 +61,9 @@ def plan_build(recipe: Recipe, output: str) -> Plan:
             continue
         seen.add(ref.pair_id)
         refs.append(ref)
+    for reason, n in source.dropped.items():  # counted by the source while listing (filters, failures)
+        dropped[reason] = dropped.get(reason, 0) + n
+        listed += n
     splits = assign_splits([r.pair_id for r in refs], recipe.split, recipe.seed)
     shards: list[ShardTask] = []
     for split in recipe.split:

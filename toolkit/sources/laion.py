@@ -1,0 +1,771 @@
+"""Reals from a LAION-style URL list, downloaded with img2dataset: `reals: {kind: laion, ...}`.
+
+The URL list is any fsspec URL or local path to a parquet, csv/tsv or jsonl file (or a folder or
+glob of them, read in sorted order), e.g. one part of the Re-LAION-5B research-safe metadata
+(lowercase `url`, `caption`, `original_width`, `original_height`, `punsafe`, `pwatermark`) or an
+older LAION dump (`URL`, `TEXT`, `WIDTH`, `HEIGHT`): `url_col` / `caption_col` name the columns.
+The schema is read first; a missing column is a one-line error naming the file and the columns it
+has.
+
+What `list()` does, once, on the client (its result is persisted, so a re-run lists the same reals):
+
+1. **Read and filter** (no network): the first `count` rows; then each row is kept or counted under
+   the first reason that applies: `missing_url`, `filter_too_small` (listed width/height below
+   `min_width`/`min_height`, which default to `image.min_size`), `filter_aspect_ratio`,
+   `filter_punsafe` / `filter_pwatermark` (above the threshold, when the column exists; a missing
+   score with a threshold set counts as `filter_punsafe_unknown` / `filter_pwatermark_unknown`),
+   `duplicate_url` (the first occurrence wins). Unknown listed sizes pass: align checks real sizes.
+2. **Download** with img2dataset as a library, with `disable_all_reencoding=True` and
+   `resize_mode="no"`: the bytes stored are exactly the bytes the server sent (img2dataset's
+   defaults pad to 256 px with white borders and re-encode to JPEG q95, a processing history the
+   fakes would not share; `transforms/align.py` is the only resize and the only decode). Nothing is
+   decoded at download time, so broken files (truncated, HTML served as image/jpeg, decompression
+   bombs) are dropped by align under its own reasons, like any other source's.
+3. **Index** each finished img2dataset shard: offset and size of every image inside its tar, the
+   format read from the bytes' signature, a JPEG quality estimate from the quantisation tables
+   (`transforms/jpeg_quality.py`) and a sha256 of the bytes.
+4. **Merge**: img2dataset's per-sample status becomes a drop reason per failed URL (`http_404`,
+   `http_500`, `timeout`, `incomplete_read`, `connection_refused`, `dns_error`, `ssl_error`,
+   `invalid_url`, `robots_disallowed`, ... or `download_error:<normalised message>`), exact
+   duplicates by content hash are dropped as `duplicate_content` (the first in list order wins),
+   and the rest are the reals, in list order. Every input row is accounted for: kept + all drop
+   reasons == rows read (checked). The counts go to `self.dropped` (the build summary) and, with
+   img2dataset's raw per-shard stats (successes, failures by error message), to
+   `OUT/meta/laion/stats.json` for the card.
+
+Where downloads live: `OUT/_reals/laion/` (build-local, like `OUT/_tmp/`; no `data/<split>-*`
+pattern can match it, and a push to the Hub should skip `_`-prefixed folders)::
+
+    urls.parquet            the filtered URL list img2dataset reads (url, caption, row)
+    state.json              fingerprint of that list; `complete` once every shard is indexed
+    img2dataset/NNNNN.tar   img2dataset's webdataset shards (image + caption + json per sample)
+    img2dataset/NNNNN.parquet, NNNNN_stats.json   its per-sample status and per-shard stats
+    index/NNNNN.parquet     the toolkit's index of one finished shard (tar offsets, hashes, format)
+
+Why the webdataset output format: `read(ref)` must return one image's raw bytes in a worker, on any
+filesystem. A tar stores each member's bytes contiguously and uncompressed, so once the offsets are
+indexed a read is a single ranged `cat_file` (one request on an object store), and a shard of
+`samples_per_shard` images is a few files, not one per image. img2dataset's `files` format would
+give direct reads too, but three files per sample (millions of small files for a LAION-scale list:
+inode pressure, slow listing and deletion, per-object costs); its `parquet` format keeps bytes in
+row groups that must be read whole. The cost of tars: the index pass reads each shard once after
+download (cheap on a local disk, a full read of the shard on a remote one), and a shard that failed
+half way is downloaded again as a whole. Note img2dataset names every image member `<key>.jpg`
+whatever its real format; the index records the format read from the bytes.
+
+Resume: img2dataset runs in its `incremental` mode (a shard with a `*_stats.json` is complete and
+skipped), the toolkit indexes only shards without an index, and `state.json` says when everything
+is done, so a re-run of a finished listing starts no download at all. The fingerprint in
+`state.json` guards against resuming over a different URL list (`--overwrite` starts over).
+
+Concurrency (`processes`, `threads`, `timeout`, `retries`) goes straight to img2dataset. Defaults
+are for one machine: one process per core (at most 8), 32 threads each, 10 s timeout, no retries
+(img2dataset retries every failure, 404s included). Links rot: expect 60-85% of a LAION list to
+download today.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import io
+import math
+import os
+import posixpath
+import re
+import sys
+import tarfile
+import types
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import fsspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from omegaconf import MISSING
+
+from ..errors import DropSample, ToolkitError
+from ..registry import SOURCES
+from ..sample import RealRef
+from ..store.atomic import Output
+from ..transforms.codecs import sniff_format
+from ..transforms.jpeg_quality import estimate_jpeg_quality
+from .base import Source
+
+DOWNLOAD_DIR = "_reals/laion"  # under the build output
+STATS_FILE = "meta/laion/stats.json"
+I2D_DIR = "img2dataset"
+INDEX_DIR = "index"
+IMAGE_EXT = "jpg"  # img2dataset's member extension (encode_format); the real format is sniffed
+INDEX_COL = "toolkit_row"  # row number in the URL list, carried through img2dataset
+OOM_SHARD_COUNT = 5  # img2dataset's shard-name width: 00000.tar
+
+# auto-detected columns (first present wins) when width_col/height_col are null
+WIDTH_COLS = ("original_width", "width", "WIDTH")
+HEIGHT_COLS = ("original_height", "height", "HEIGHT")
+PUNSAFE_COLS = ("punsafe", "PUNSAFE")
+PWATERMARK_COLS = ("pwatermark", "PWATERMARK")
+FORMATS = {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+@dataclass
+class LaionConfig:
+    kind: str = "laion"
+    url_list: str = MISSING  # parquet / csv / tsv / jsonl file, folder or glob; any fsspec URL
+    input_format: Optional[str] = None  # parquet | csv | tsv | jsonl; null: from the file extension
+    url_col: str = "url"  # old LAION dumps: URL
+    caption_col: Optional[str] = "caption"  # old dumps: TEXT; null: no captions
+    width_col: Optional[str] = None  # null: the first of original_width, width, WIDTH present
+    height_col: Optional[str] = None  # null: the first of original_height, height, HEIGHT present
+    count: Optional[int] = None  # use only the first N rows of the list
+    # filters before download (each drop is counted under its reason)
+    min_width: Optional[int] = None  # listed width below this is dropped; null: image.min_size
+    min_height: Optional[int] = None  # null: image.min_size
+    max_aspect_ratio: Optional[float] = None  # long side / short side; null: no limit
+    max_punsafe: Optional[float] = None  # when the list has a punsafe column; null: no limit
+    max_pwatermark: Optional[float] = None  # when the list has a pwatermark column; null: no limit
+    # img2dataset concurrency
+    processes: Optional[int] = None  # download processes; null: one per core, at most 8
+    threads: int = 32  # download threads per process
+    timeout: float = 10.0  # seconds per connection / read
+    retries: int = 0  # extra attempts per failed URL (img2dataset retries every error, 404s too)
+    samples_per_shard: int = 10_000  # URLs per img2dataset shard (unit of download resume)
+    user_agent_token: Optional[str] = "img2dataset"  # X-Robots-Tag directives for this token are honoured
+    disallowed_header_directives: List[str] = field(
+        default_factory=lambda: ["noai", "noimageai", "noindex", "noimageindex"])
+    storage_options: Dict[str, Any] = field(default_factory=dict)  # for reading url_list
+
+
+# ------------------------------------------------------------------------------------------------
+# reading the URL list
+
+
+def _input_files(cfg: LaionConfig) -> tuple[Any, list[str]]:
+    try:
+        return _find_input_files(cfg)
+    except ToolkitError:
+        raise
+    except Exception as e:  # noqa: BLE001 - e.g. a gated Hub repo without a token: one line, not a traceback
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ToolkitError(f"reals.url_list: {cfg.url_list}: cannot open: {type(e).__name__}: {first}") from None
+
+
+def _find_input_files(cfg: LaionConfig) -> tuple[Any, list[str]]:
+    fs, path = fsspec.core.url_to_fs(cfg.url_list, **cfg.storage_options)
+    if any(ch in cfg.url_list for ch in "*?["):
+        files = sorted(fs.glob(path))
+    elif not fs.exists(path):
+        raise ToolkitError(f"reals.url_list: {cfg.url_list}: no such file")
+    elif fs.isdir(path):
+        files = sorted(p for p in fs.find(path) if _format_of(p, cfg.input_format, strict=False))
+    else:
+        files = [path]
+    if not files:
+        raise ToolkitError(f"reals.url_list: {cfg.url_list}: no URL list files "
+                           f"({', '.join(sorted(set(FORMATS.values())))})")
+    return fs, files
+
+
+def _format_of(path: str, given: Optional[str], strict: bool = True) -> Optional[str]:
+    if given:
+        if given not in set(FORMATS.values()):
+            raise ToolkitError(f"reals.input_format: unknown format {given!r} "
+                               f"(known: {', '.join(sorted(set(FORMATS.values())))})")
+        return given
+    name = path.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    fmt = FORMATS.get(posixpath.splitext(name)[1])
+    if fmt is None and strict:
+        raise ToolkitError(f"reals.url_list: {path}: cannot tell the format from the extension "
+                           f"(set reals.input_format: parquet | csv | tsv | jsonl)")
+    return fmt
+
+
+def _open_table_reader(fs, path: str, fmt: str):
+    """(column names, iterator of record batches) of one list file; the schema is read first."""
+    compression = "gzip" if path.lower().endswith(".gz") else None
+    f = fs.open(path, "rb", compression=compression)
+    try:
+        if fmt == "parquet":
+            pf = pq.ParquetFile(f)
+            names = pf.schema_arrow.names
+            return names, (lambda cols: pf.iter_batches(batch_size=65_536, columns=cols)), f
+        if fmt in ("csv", "tsv"):
+            import pyarrow.csv as pcsv
+
+            parse = pcsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
+            reader = pcsv.open_csv(f, parse_options=parse)
+            names = reader.schema.names
+            return names, (lambda cols: (b.select(cols) for b in reader)), f
+        if fmt == "jsonl":
+            import pyarrow.json as pjson
+
+            table = pjson.read_json(f)
+            names = table.column_names
+            return names, (lambda cols: table.select(cols).to_batches()), f
+    except ToolkitError:
+        f.close()
+        raise
+    except Exception as e:  # noqa: BLE001 - one readable line, not a parser traceback
+        f.close()
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ToolkitError(f"reals.url_list: {path}: cannot read as {fmt}: {first}") from None
+    raise ToolkitError(f"reals.input_format: unknown format {fmt!r}")
+
+
+def _column(names: list[str], wanted: Optional[str], key: str, path: str, auto=()) -> Optional[str]:
+    """The column to use for `key` (explicit name must exist; auto: first candidate present)."""
+    if wanted is None:
+        return next((c for c in auto if c in names), None)
+    if wanted in names:
+        return wanted
+    close = [n for n in names if n.lower() == wanted.lower()] or difflib.get_close_matches(wanted, names, n=1)
+    hint = f"; set reals.{key}: {close[0]}" if close else ""
+    raise ToolkitError(f"reals.url_list: {path}: no column {wanted!r} (reals.{key}); "
+                       f"columns: {', '.join(names)}{hint}")
+
+
+def read_url_table(cfg: LaionConfig) -> tuple[pa.Table, dict]:
+    """The URL list as one table with normalised columns: url, caption, width, height, punsafe,
+    pwatermark (missing ones null), limited to `count` rows; plus {files, columns} info."""
+    fs, files = _input_files(cfg)
+    batches: list[pa.Table] = []
+    used: dict[str, Optional[str]] = {}
+    remaining = cfg.count
+    for path in files:
+        if remaining is not None and remaining <= 0:
+            break
+        fmt = _format_of(path, cfg.input_format)
+        names, read, handle = _open_table_reader(fs, path, fmt)
+        with handle:
+            cols = {
+                "url": _column(names, cfg.url_col, "url_col", path),
+                "caption": _column(names, cfg.caption_col, "caption_col", path) if cfg.caption_col else None,
+                "width": _column(names, cfg.width_col, "width_col", path, WIDTH_COLS),
+                "height": _column(names, cfg.height_col, "height_col", path, HEIGHT_COLS),
+                "punsafe": _column(names, None, "", path, PUNSAFE_COLS),
+                "pwatermark": _column(names, None, "", path, PWATERMARK_COLS),
+            }
+            if used and cols != used:
+                raise ToolkitError(f"reals.url_list: {path}: columns differ from the first file's "
+                                   f"({cols} vs {used})")
+            used = cols
+            present = [c for c in cols.values() if c]
+            try:
+                for batch in read(present):
+                    t = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+                    if remaining is not None:
+                        t = t.slice(0, remaining)
+                        remaining -= t.num_rows
+                    batches.append(_normalise(t, cols))
+                    if remaining is not None and remaining <= 0:
+                        break
+            except ToolkitError:
+                raise
+            except Exception as e:  # noqa: BLE001
+                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                raise ToolkitError(f"reals.url_list: {path}: cannot read: {first}") from None
+    table = pa.concat_tables(batches) if batches else _normalise(pa.table({"u": pa.array([], pa.string())}),
+                                                                  {"url": "u"})
+    return table, {"files": [posixpath.basename(p) for p in files], "columns": used}
+
+
+_SCHEMA = pa.schema([("url", pa.string()), ("caption", pa.string()), ("width", pa.float64()),
+                     ("height", pa.float64()), ("punsafe", pa.float64()), ("pwatermark", pa.float64())])
+
+
+def _normalise(t: pa.Table, cols: dict) -> pa.Table:
+    out = []
+    for f in _SCHEMA:
+        src = cols.get(f.name)
+        if src is None:
+            out.append(pa.nulls(t.num_rows, f.type))
+            continue
+        col = t.column(src)
+        if pa.types.is_string(f.type):
+            out.append(col.cast(pa.string()) if not pa.types.is_string(col.type) else col)
+        else:
+            try:
+                out.append(pc.cast(col, pa.float64(), safe=False))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # "12"-like strings, or junk
+                out.append(pa.array([_to_float(v) for v in col.to_pylist()], pa.float64()))
+    return pa.Table.from_arrays([pa.chunked_array(c) if isinstance(c, pa.ChunkedArray) else c for c in out],
+                                schema=_SCHEMA)
+
+
+def _to_float(v) -> Optional[float]:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+# ------------------------------------------------------------------------------------------------
+# filters before download
+
+FILTER_REASONS = ("missing_url", "filter_too_small", "filter_aspect_ratio", "filter_punsafe",
+                  "filter_punsafe_unknown", "filter_pwatermark", "filter_pwatermark_unknown", "duplicate_url")
+
+
+def filter_urls(table: pa.Table, *, min_width: int, min_height: int, max_aspect_ratio: Optional[float],
+                max_punsafe: Optional[float], max_pwatermark: Optional[float]
+                ) -> tuple[np.ndarray, Counter, list[str]]:
+    """Indices of the rows to download, drop counts by reason (each row counted once, under the
+    first reason in FILTER_REASONS that applies), and the filters that could not be applied."""
+    n = table.num_rows
+    reason = np.full(n, -1, np.int16)
+
+    def mark(mask, name: str):
+        reason[(reason < 0) & np.asarray(mask, bool)] = FILTER_REASONS.index(name)
+
+    def floats(name: str) -> np.ndarray:
+        return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+
+    def has(name: str) -> bool:
+        return table.column(name).null_count < n
+
+    urls = table.column("url").to_pylist()
+    mark([u is None or not str(u).strip() for u in urls], "missing_url")
+    not_applied = []
+    w, h = floats("width"), floats("height")
+    if min_width or min_height:
+        if not (has("width") and has("height")) and n:
+            not_applied.append("min_width/min_height (no width/height column)")
+        with np.errstate(invalid="ignore"):
+            mark((w < min_width) | (h < min_height), "filter_too_small")  # NaN compares False: passes
+    if max_aspect_ratio is not None:
+        if not (has("width") and has("height")) and n:
+            not_applied.append("max_aspect_ratio (no width/height column)")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.maximum(w, h) / np.minimum(w, h)
+            mark(ratio > max_aspect_ratio, "filter_aspect_ratio")
+    for col, limit in (("punsafe", max_punsafe), ("pwatermark", max_pwatermark)):
+        if limit is None:
+            continue
+        if not has(col):
+            if n:
+                not_applied.append(f"max_{col} (no {col} column)")
+            continue
+        v = floats(col)
+        with np.errstate(invalid="ignore"):
+            mark(v > limit, f"filter_{col}")
+        mark(np.isnan(v), f"filter_{col}_unknown")
+    seen: set[str] = set()
+    dup = np.zeros(n, bool)
+    for i in np.flatnonzero(reason < 0):
+        u = urls[i]
+        if u in seen:
+            dup[i] = True
+        seen.add(u)
+    mark(dup, "duplicate_url")
+    counts = Counter({FILTER_REASONS[k]: int(c) for k, c in zip(*np.unique(reason[reason >= 0], return_counts=True))})
+    return np.flatnonzero(reason < 0), counts, not_applied
+
+
+# ------------------------------------------------------------------------------------------------
+# img2dataset error messages -> drop reasons
+
+_RULES = [
+    (re.compile(r"HTTP Error (\d{3})"), lambda m: f"http_{m.group(1)}"),
+    (re.compile(r"timed out|timeout", re.I), "timeout"),
+    (re.compile(r"X-Robots-Tag", re.I), "robots_disallowed"),
+    (re.compile(r"IncompleteRead", re.I), "incomplete_read"),
+    (re.compile(r"unknown url type|no host given|can't contain control characters|Invalid URL", re.I),
+     "invalid_url"),
+    (re.compile(r"Name or service not known|nodename nor servname|getaddrinfo failed|name resolution|"
+                r"No address associated", re.I), "dns_error"),
+    (re.compile(r"Connection refused", re.I), "connection_refused"),
+    (re.compile(r"Connection reset", re.I), "connection_reset"),
+    (re.compile(r"Remote end closed connection", re.I), "connection_closed"),
+    (re.compile(r"CERTIFICATE_VERIFY_FAILED|\bSSL\b|ssl\.c", re.I), "ssl_error"),
+    (re.compile(r"hash mismatch", re.I), "hash_mismatch"),
+]
+
+
+def download_reason(message: Optional[str]) -> str:
+    """A drop reason for one img2dataset error message: a few common ones by name (http_404,
+    timeout, ...), anything else as `download_error:<message normalised>` (lower case, digits,
+    URLs and punctuation folded, at most 60 characters), so reasons stay few and groupable."""
+    text = (message or "").strip()
+    for pattern, name in _RULES:
+        m = pattern.search(text)
+        if m:
+            return name(m) if callable(name) else name
+    slug = re.sub(r"\w+://\S+", "url", text.lower())
+    slug = re.sub(r"\d+", "n", slug)
+    slug = re.sub(r"[^a-z]+", "_", slug).strip("_")[:60].rstrip("_")
+    return f"download_error:{slug or 'unknown'}"
+
+
+# ------------------------------------------------------------------------------------------------
+# bytes -> metadata
+
+
+def sniff(data: bytes) -> str:
+    fmt = sniff_format(data)
+    if fmt != "unknown":
+        return fmt
+    head = data[:16]
+    if head[:4] in (b"GIF8",):
+        return "gif"
+    if head[:2] == b"BM":
+        return "bmp"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head[4:8] == b"ftyp":
+        return {b"avif": "avif", b"avis": "avif", b"heic": "heic", b"heix": "heic", b"mif1": "heif"}.get(
+            head[8:12], "isobmff")
+    if not data:
+        return "empty"
+    return "unknown"
+
+
+def describe_bytes(data: bytes) -> dict:
+    """Format (from the signature), size, sha256 and, for JPEGs, the quality estimate."""
+    fmt = sniff(data)
+    q = estimate_jpeg_quality(data) if fmt == "jpeg" else None
+    return {"format": fmt, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "jpeg_quality": q["quality"] if q else None, "jpeg_quality_exact": q["exact"] if q else None}
+
+
+# ------------------------------------------------------------------------------------------------
+# the source
+
+
+@SOURCES.register("laion", LaionConfig)
+class LaionSource(Source):
+    """See the module docstring. `list()` (and reading `dropped`) filters, downloads, indexes and
+    merges once per object; `read()` only needs the download folder, so workers never list."""
+
+    kind = "laion"
+
+    def __init__(self, cfg: LaionConfig, recipe):
+        self._dropped: dict[str, int] = {}
+        self._refs: Optional[list[RealRef]] = None
+        super().__init__(cfg, recipe)
+        for name in ("threads", "samples_per_shard"):
+            if getattr(cfg, name) < 1:
+                raise ToolkitError(f"reals.{name}: must be at least 1")
+        if cfg.processes is not None and cfg.processes < 1:
+            raise ToolkitError("reals.processes: must be at least 1 or null")
+        if cfg.retries < 0 or cfg.timeout <= 0:
+            raise ToolkitError("reals.retries must be >= 0 and reals.timeout > 0")
+        if cfg.count is not None and cfg.count < 0:
+            raise ToolkitError("reals.count: must be >= 0 or null")
+        self._root_url = f"{(recipe.output or recipe.output_url()).rstrip('/')}/{DOWNLOAD_DIR}"
+        self._store: Optional[Output] = None
+
+    # `dropped` is filled by the listing. plan_build copies it before it iterates list(), so reading
+    # it runs the listing first (idempotent): the counts are complete whichever comes first.
+    @property
+    def dropped(self) -> dict[str, int]:
+        if self._refs is None and hasattr(self, "_root_url"):
+            self._prepare()
+        return self._dropped
+
+    @dropped.setter
+    def dropped(self, value: dict[str, int]) -> None:
+        self._dropped = value
+
+    @property
+    def store(self) -> Output:
+        if self._store is None:
+            self._store = Output(self._root_url)
+        return self._store
+
+    def list(self):
+        yield from self._prepare()
+
+    def read(self, ref: RealRef) -> bytes:
+        loc = ref.meta["path"]
+        path = self.store.path(loc["tar"])
+        start, size = int(loc["offset"]), int(loc["size"])
+        try:
+            data = self.store.fs.cat_file(path, start=start, end=start + size)
+        except (OSError, ValueError) as e:
+            raise DropSample("read_error", f"{ref.origin}: {loc['tar']}: {e}") from None
+        if len(data) != size or hashlib.sha256(data).hexdigest() != ref.meta["sha256"]:
+            raise DropSample("read_error", f"{ref.origin}: {loc['tar']}@{start}: bytes differ from the download")
+        return data
+
+    def describe(self) -> dict:
+        i2d = _img2dataset_version()
+        c = self.cfg
+        return {"kind": self.kind, "url_list": c.url_list, "url_col": c.url_col, "caption_col": c.caption_col,
+                "filters": {"min_width": self._min("width"), "min_height": self._min("height"),
+                            "max_aspect_ratio": c.max_aspect_ratio, "max_punsafe": c.max_punsafe,
+                            "max_pwatermark": c.max_pwatermark},
+                "downloader": f"img2dataset {i2d} (no resize, no re-encode)", "stats": STATS_FILE}
+
+    # --- the listing ------------------------------------------------------------------------------
+
+    def _min(self, which: str) -> int:
+        v = getattr(self.cfg, f"min_{which}")
+        return int(self.recipe.image.min_size if v is None else v)
+
+    def _prepare(self) -> list[RealRef]:
+        if self._refs is not None:
+            return self._refs
+        cfg = self.cfg
+        table, info = read_url_table(cfg)
+        keep, pre_drops, not_applied = filter_urls(
+            table, min_width=self._min("width"), min_height=self._min("height"),
+            max_aspect_ratio=cfg.max_aspect_ratio, max_punsafe=cfg.max_punsafe, max_pwatermark=cfg.max_pwatermark)
+        todo = table.take(pa.array(keep, pa.int64())).append_column(INDEX_COL, pa.array(keep, pa.int64()))
+        i2d_stats = self._download(todo) if todo.num_rows else {}
+        kept, post_drops, formats, qualities = self._merge(todo, i2d_stats)
+
+        dropped = Counter(pre_drops) + post_drops
+        accounted = len(kept) + sum(dropped.values())
+        if accounted != table.num_rows:  # nothing may be dropped silently
+            raise ToolkitError(f"reals (laion): {table.num_rows} rows read but {accounted} accounted for "
+                               f"({len(kept)} kept, dropped {dict(dropped)}); this is a bug")
+        self._dropped = dict(sorted(dropped.items()))
+        self._write_stats(table.num_rows, info, not_applied, pre_drops, todo.num_rows, i2d_stats, post_drops,
+                          len(kept), formats, qualities)
+        self._refs = kept
+        return kept
+
+    def _fingerprint(self, todo: pa.Table) -> str:
+        h = hashlib.sha256(f"laion-v1\x1f{self.cfg.samples_per_shard}\x1f".encode())
+        for row, url, cap in zip(todo.column(INDEX_COL).to_pylist(), todo.column("url").to_pylist(),
+                                 todo.column("caption").to_pylist()):
+            h.update(f"{row}\x1f{url}\x1f{cap}\x1e".encode())
+        return h.hexdigest()[:16]
+
+    def _shard_names(self, n_urls: int) -> list[str]:
+        return [f"{i:0{OOM_SHARD_COUNT}d}" for i in range(math.ceil(n_urls / self.cfg.samples_per_shard))]
+
+    def _download(self, todo: pa.Table) -> dict[str, dict]:
+        """Run img2dataset (resumably) over `todo` and index its shards; returns per-shard stats."""
+        store, cfg = self.store, self.cfg
+        fingerprint = self._fingerprint(todo)
+        shards = self._shard_names(todo.num_rows)
+        state = store.read_json("state.json") if store.exists("state.json") else None
+        if state is not None and state.get("fingerprint") != fingerprint:
+            raise ToolkitError(f"{self._root_url}: holds downloads of a different URL list (fingerprint "
+                               f"{state.get('fingerprint')} vs {fingerprint}); pass --overwrite to start over")
+        if not (state and state.get("complete")):
+            store.write_json("state.json", {"fingerprint": fingerprint, "complete": False, "urls": todo.num_rows,
+                                            "shards": len(shards)})
+            if not store.exists("urls.parquet"):
+                buf = io.BytesIO()
+                cols = ["url", "caption", INDEX_COL]
+                pq.write_table(todo.select(cols), buf)
+                store.write_bytes("urls.parquet", buf.getvalue())
+            finished = {n for n in shards if store.exists(f"{I2D_DIR}/{n}_stats.json")}
+            for n in shards:  # an index without its shard's stats belongs to an older, unfinished download
+                if n not in finished and store.exists(f"{INDEX_DIR}/{n}.parquet"):
+                    store.rm(f"{INDEX_DIR}/{n}.parquet")
+            if len(finished) < len(shards):
+                self._run_img2dataset(todo)
+            missing = [n for n in shards if not store.exists(f"{I2D_DIR}/{n}_stats.json")]
+            if missing:
+                raise ToolkitError(f"reals (laion): img2dataset did not finish {len(missing)} of {len(shards)} "
+                                   f"download shard(s) ({', '.join(missing[:5])}); re-run the same command to "
+                                   f"retry them (finished shards are kept)")
+            for n in shards:
+                if not store.exists(f"{INDEX_DIR}/{n}.parquet"):
+                    self._index_shard(n)
+            store.write_json("state.json", {"fingerprint": fingerprint, "complete": True, "urls": todo.num_rows,
+                                            "shards": len(shards)})
+            store.rm("_tmp")  # Output's staging folder for the files above (empty by now)
+        return {n: store.read_json(f"{I2D_DIR}/{n}_stats.json") for n in shards}
+
+    def _run_img2dataset(self, todo: pa.Table) -> None:
+        cfg = self.cfg
+        os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # no network check at import (also in children)
+        try:
+            import importlib
+
+            # the module, not the `main` function img2dataset's __init__ re-exports under that name
+            i2d_main = importlib.import_module("img2dataset.main")
+        except ImportError as e:
+            raise ToolkitError(f"reals.kind laion needs img2dataset (pip install 'img2dataset==1.47.*'): {e}") from None
+        self.store.rm(f"{I2D_DIR}/_tmp")  # img2dataset's own leftovers of a killed run
+        processes = cfg.processes or max(1, min(8, os.cpu_count() or 1))
+        kwargs = dict(
+            url_list=self._url("urls.parquet"), output_folder=self._url(I2D_DIR),
+            input_format="parquet", url_col="url",
+            caption_col="caption" if todo.column("caption").null_count < todo.num_rows else None,
+            save_additional_columns=[INDEX_COL],
+            output_format="webdataset", encode_format=IMAGE_EXT,
+            resize_mode="no", disable_all_reencoding=True,  # the original bytes, untouched
+            extract_exif=False, compute_hash="sha256",
+            processes_count=processes, thread_count=cfg.threads, timeout=cfg.timeout, retries=cfg.retries,
+            number_sample_per_shard=cfg.samples_per_shard, oom_shard_count=OOM_SHARD_COUNT,
+            incremental_mode="incremental", max_shard_retry=1, distributor="multiprocessing",
+            enable_wandb=False, user_agent_token=cfg.user_agent_token,
+            disallowed_header_directives=list(cfg.disallowed_header_directives),
+        )
+        with _img2dataset_guard(i2d_main):
+            try:
+                i2d_main.download(**kwargs)
+            except ToolkitError:
+                raise
+            except Exception as e:  # noqa: BLE001 - one line; finished shards are kept for the re-run
+                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                raise ToolkitError(f"reals (laion): img2dataset failed: {type(e).__name__}: {first}") from None
+
+    def _url(self, rel: str) -> str:
+        """A path img2dataset can take: plain absolute on a local disk, a full URL elsewhere."""
+        fs, path = self.store.fs, self.store.path(rel)
+        protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+        return os.path.abspath(path) if "file" in protocols else fs.unstrip_protocol(path)
+
+    def _index_shard(self, name: str) -> None:
+        """Offsets, sizes and byte metadata of every image in one finished img2dataset tar."""
+        store = self.store
+        rows = []
+        tar_rel = f"{I2D_DIR}/{name}.tar"
+        if store.exists(tar_rel):
+            with store.fs.open(store.path(tar_rel), "rb") as f, tarfile.open(fileobj=f, mode="r:") as tf:
+                for m in tf:
+                    if not m.isfile() or not m.name.endswith(f".{IMAGE_EXT}"):
+                        continue
+                    data = tf.extractfile(m).read()
+                    rows.append({"key": m.name.rsplit("/", 1)[-1][: -len(IMAGE_EXT) - 1], "offset": m.offset_data,
+                                 "size": m.size, **describe_bytes(data)})
+        schema = pa.schema([("key", pa.string()), ("offset", pa.int64()), ("size", pa.int64()),
+                            ("format", pa.string()), ("bytes", pa.int64()), ("sha256", pa.string()),
+                            ("jpeg_quality", pa.int32()), ("jpeg_quality_exact", pa.bool_())])
+        buf = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf)
+        store.write_bytes(f"{INDEX_DIR}/{name}.parquet", buf.getvalue())
+
+    def _merge(self, todo: pa.Table, i2d_stats: dict) -> tuple[list[RealRef], Counter, Counter, list[int]]:
+        store = self.store
+        status: dict[int, dict] = {}
+        located: dict[str, dict] = {}
+        for name in i2d_stats:
+            with store.fs.open(store.path(f"{I2D_DIR}/{name}.parquet"), "rb") as f:
+                meta = pq.read_table(f, columns=[INDEX_COL, "key", "status", "error_message"]).to_pylist()
+            for r in meta:
+                status[int(r[INDEX_COL])] = r
+            with store.fs.open(store.path(f"{INDEX_DIR}/{name}.parquet"), "rb") as f:
+                idx = pq.read_table(f).to_pylist()
+            for r in idx:
+                located[r["key"]] = {**r, "tar": f"{I2D_DIR}/{name}.tar"}
+
+        drops: Counter = Counter()
+        formats: Counter = Counter()
+        qualities: list[int] = []
+        hashes: set[str] = set()
+        refs: list[RealRef] = []
+        cols = {c: todo.column(c).to_pylist() for c in ("url", "caption", "width", "height", "punsafe",
+                                                         "pwatermark", INDEX_COL)}
+        for i in range(todo.num_rows):
+            row = cols[INDEX_COL][i]
+            st = status.get(row)
+            if st is None:
+                drops["download_error:no_record"] += 1  # img2dataset lost the sample (it logs why)
+                continue
+            if st["status"] != "success":
+                drops[download_reason(st["error_message"])] += 1
+                continue
+            loc = located.get(st["key"])
+            if loc is None:
+                drops["download_error:not_in_tar"] += 1
+                continue
+            if loc["sha256"] in hashes:
+                drops["duplicate_content"] += 1
+                continue
+            hashes.add(loc["sha256"])
+            formats[loc["format"]] += 1
+            if loc["jpeg_quality"] is not None:
+                qualities.append(int(loc["jpeg_quality"]))
+            meta = {
+                "path": {"tar": loc["tar"], "offset": int(loc["offset"]), "size": int(loc["size"])},  # not public
+                "row": int(row), "key": st["key"], "sha256": loc["sha256"], "bytes": int(loc["bytes"]),
+                "format": loc["format"], "jpeg_quality": loc["jpeg_quality"],
+                "jpeg_quality_exact": loc["jpeg_quality_exact"],
+            }
+            for c in ("width", "height", "punsafe", "pwatermark"):
+                v = cols[c][i]
+                if v is not None and not (isinstance(v, float) and math.isnan(v)):
+                    meta[f"listed_{c}" if c in ("width", "height") else c] = int(v) if c in ("width", "height") else v
+            refs.append(RealRef(origin=cols["url"][i], caption=cols["caption"][i], meta=meta))
+        return refs, drops, formats, qualities
+
+    def _write_stats(self, rows_read, info, not_applied, pre_drops, n_todo, i2d_stats, post_drops, kept,
+                     formats, qualities) -> None:
+        totals: Counter = Counter()
+        messages: Counter = Counter()
+        for s in i2d_stats.values():
+            totals.update({k: s.get(k, 0) for k in ("count", "successes", "failed_to_download", "failed_to_resize")})
+            messages.update(s.get("status_dict", {}))
+        q = np.asarray(qualities)
+        stats = {
+            "url_list": self.cfg.url_list, "files": info["files"], "columns": info["columns"],
+            "rows_read": rows_read,
+            "filters": {"min_width": self._min("width"), "min_height": self._min("height"),
+                        "max_aspect_ratio": self.cfg.max_aspect_ratio, "max_punsafe": self.cfg.max_punsafe,
+                        "max_pwatermark": self.cfg.max_pwatermark, "not_applied": not_applied},
+            "dropped_before_download": dict(sorted(pre_drops.items())),
+            "downloaded": {"urls": n_todo, "img2dataset": _img2dataset_version(),
+                           "totals": dict(totals), "messages": dict(messages.most_common()),
+                           "shards": i2d_stats},
+            "dropped_downloading": {k: v for k, v in sorted(post_drops.items()) if k != "duplicate_content"},
+            "dropped_after_download": {k: v for k, v in post_drops.items() if k == "duplicate_content"},
+            "dropped": dict(self._dropped),
+            "kept": kept,
+            "download_success_rate": round(totals["successes"] / n_todo, 4) if n_todo else None,
+            "formats": dict(formats.most_common()),
+            "jpeg_quality": ({"min": int(q.min()), "median": float(np.median(q)), "max": int(q.max()),
+                              "histogram": {str(k): int(v) for k, v in zip(*np.unique(q, return_counts=True))}}
+                             if q.size else None),
+            "note": "align drops (truncated, not_an_image, decompression_bomb, too_small) happen later, "
+                    "per shard: see meta/summary.json",
+        }
+        Output(self.recipe.output or self.recipe.output_url()).write_json(STATS_FILE, stats)
+
+
+def _img2dataset_version() -> Optional[str]:
+    try:
+        from importlib.metadata import version
+
+        return version("img2dataset")
+    except Exception:  # noqa: BLE001 - not installed: only needed to download
+        return None
+
+
+@contextlib.contextmanager
+def _img2dataset_guard(i2d_main):
+    """Run img2dataset without letting it take over the process: it installs a SIGINT handler that
+    exits with status 0 (and only works in the main thread), and prints progress to stdout, where
+    the CLI prints its summary. Its module's `signal` is shimmed for the call, and stdout (fd 1,
+    inherited by its spawned processes) goes to stderr."""
+    import signal as _signal
+
+    real = i2d_main.signal
+    i2d_main.signal = types.SimpleNamespace(signal=lambda *a, **k: None, SIGINT=_signal.SIGINT)
+    sys.stdout.flush()
+    saved = None
+    try:
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:
+        saved = None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    except BaseException:
+        # interrupted or failed: img2dataset's logger process waits for a "stop" that will not come,
+        # and Python would wait for it at exit; end it (finished shards stay for the re-run)
+        import multiprocessing
+
+        for child in multiprocessing.active_children():
+            if type(child).__name__ == "LoggerProcess":
+                child.terminate()
+        raise
+    finally:
+        sys.stdout.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+        i2d_main.signal = real
