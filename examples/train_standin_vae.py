@@ -88,28 +88,29 @@ class CropSampler:
         w = np.array([math.sqrt(r.width * r.height) for r in self.regions])
         self.p = w / w.sum()
 
-    def crop(self) -> np.ndarray:
+    def crop(self, size: int | None = None) -> np.ndarray:
+        size = size or self.size
         rng = self.rng
         im = self.regions[rng.choice(len(self.regions), p=self.p)]
         max_side = min(im.width, im.height)
         # side of the square window cut from the photo, log-uniform in [min_scale, max_scale] x size:
         # < size means the window is upsampled (smooth content), > size means downsampled (dense detail)
-        lo = math.log2(self.min_scale * self.size)
-        hi = math.log2(min(self.max_scale * self.size, max_side))
+        lo = math.log2(self.min_scale * size)
+        hi = math.log2(min(self.max_scale * size, max_side))
         side = int(round(2 ** rng.uniform(lo, max(lo, hi))))
         side = max(8, min(side, max_side))
         x0 = int(rng.integers(0, im.width - side + 1))
         y0 = int(rng.integers(0, im.height - side + 1))
         patch = im.crop((x0, y0, x0 + side, y0 + side))
-        if side != self.size:
-            patch = patch.resize((self.size, self.size), RESAMPLE[int(rng.integers(len(RESAMPLE)))])
+        if side != size:
+            patch = patch.resize((size, size), RESAMPLE[int(rng.integers(len(RESAMPLE)))])
         arr = np.asarray(patch, dtype=np.uint8)
         if rng.random() < 0.5:
             arr = arr[:, ::-1]
         return arr
 
-    def batch(self, n: int) -> torch.Tensor:
-        arr = np.stack([self.crop() for _ in range(n)])
+    def batch(self, n: int, size: int | None = None) -> torch.Tensor:
+        arr = np.stack([self.crop(size) for _ in range(n)])
         return to_model(arr)
 
 
@@ -381,6 +382,9 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--crop", type=int, default=64, help="training crop size (multiple of 8)")
+    ap.add_argument("--big-crops", type=str, default="", help="extra, larger crop sizes mixed in (e.g. 128,256); "
+                    "a step with size s uses batch x (crop / s)^2 images so every step has the same pixel count")
+    ap.add_argument("--big-fraction", type=float, default=0.5, help="fraction of steps that use --big-crops")
     ap.add_argument("--min-scale", type=float, default=0.5)
     ap.add_argument("--max-scale", type=float, default=6.0)
     ap.add_argument("--threads", type=int, default=2)
@@ -417,6 +421,7 @@ def main(argv=None) -> int:
 
     # The cosine schedule runs on wall-clock progress (elapsed / budget), so the run ends on time even
     # when the machine's speed varies; with --steps it runs on step progress instead (exact replay).
+    big = [int(c) for c in args.big_crops.split(",") if c]
     budget = args.minutes * 60.0
     t0 = time.time()
     step, ema = 0, None
@@ -426,7 +431,11 @@ def main(argv=None) -> int:
             break
         for g in opt.param_groups:
             g["lr"] = lr_at(step, progress, args.lr, args.warmup)
-        x = sampler.batch(args.batch)
+        if big and rng.random() < args.big_fraction:
+            size = big[int(rng.integers(len(big)))]
+            x = sampler.batch(max(1, round(args.batch * (args.crop / size) ** 2)), size)
+        else:
+            x = sampler.batch(args.batch)
         post = model.encode(x).latent_dist
         y = model.decode(post.sample()).sample
         rec = (y - x).abs().mean() + (y - x).pow(2).mean()
