@@ -99,3 +99,14 @@ def test_cli_error_is_one_line_without_traceback():
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "reals.kind" in proc.stderr
+
+
+def test_runtime_settings_do_not_change_the_build_identity():
+    from toolkit.recipe import load_recipe
+
+    laion = ROOT / "recipes" / "aligned_vae.yaml"
+    base_ = load_recipe(laion, ["reals.url_list=x.parquet"]).content_hash()
+    same = load_recipe(laion, ["reals.url_list=x.parquet", "reals.threads=4", "reals.timeout=3", "runner.workers=1"])
+    assert same.content_hash() == base_
+    assert load_recipe(laion, ["reals.url_list=x.parquet", "reals.count=9"]).content_hash() != base_
+    assert load_recipe(laion, ["reals.url_list=x.parquet", "image.size=128"]).content_hash() != base_

@@ -92,6 +92,12 @@ class Recipe:
         data = OmegaConf.to_container(OmegaConf.structured(self))
         data.pop("runner", None)
         data.pop("output", None)
+        # a section may name fields that only say how to run (download threads, ...), not what to build
+        sections = [("reals", self.reals)] + [(("fakes", i), f) for i, f in enumerate(self.fakes)]
+        for where, cfg in sections:
+            node = data["reals"] if where == "reals" else data["fakes"][where[1]]
+            for name in getattr(type(cfg), "runtime_fields", ()):
+                node.pop(name, None)
         return hashlib.sha256(yaml.safe_dump(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

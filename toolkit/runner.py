@@ -126,7 +126,8 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
         raise ToolkitError(f"reals: the source listed no usable reals ({plan.listed} listed)")
     fingerprint = plan.fingerprint()
     if out.exists(BUILD_FILE) and out.read_json(BUILD_FILE).get("plan") != fingerprint:
-        raise ToolkitError(f"{output}: the source listing changed since this build started (different pairs); "
+        raise ToolkitError(f"{output}: the shard plan changed since this build started (the source listing or "
+                           "runner.shard_size differ); "
                            "pass --overwrite to start over")
     out.write_text(RECIPE_FILE, recipe.to_yaml())
     out.write_json(BUILD_FILE, {"recipe_hash": rhash, "plan": fingerprint, "toolkit": __version__,

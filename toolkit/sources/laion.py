@@ -114,6 +114,9 @@ FORMATS = {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl
 
 @dataclass
 class LaionConfig:
+    # how to download, not what: changing these on a re-run resumes the same build
+    runtime_fields = ("processes", "threads", "timeout", "retries")
+
     kind: str = "laion"
     url_list: str = MISSING  # parquet / csv / tsv / jsonl file, folder or glob; any fsspec URL
     input_format: Optional[str] = None  # parquet | csv | tsv | jsonl; null: from the file extension
