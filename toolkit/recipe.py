@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, get_type_hints
 
 import yaml
-from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .errors import RecipeError
@@ -321,4 +321,4 @@ def recipe_from_yaml_text(text: str, where: str = "<recipe>") -> Recipe:
 
 
 __all__ = ["Recipe", "ImageConfig", "AugmentConfig", "RunnerConfig", "StoreConfig", "load_recipe",
-           "validate", "recipe_from_yaml_text", "DictConfig", "ListConfig"]
+           "validate", "recipe_from_yaml_text"]

@@ -8,7 +8,6 @@ real's exact size or a `DropSample` saying why there is none (the pair is then d
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +87,3 @@ def torch_dtype(name: str):
     if name not in table:
         raise ValueError(f"unknown dtype {name!r} (known: float32, bfloat16, float16)")
     return table[name]
-
-
-def offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")

@@ -161,12 +161,7 @@ def align(img: Image.Image, *, size: Optional[int], min_size: int = 0, resize_fi
     """
     from ..errors import DropSample
 
-    if resize_filter not in FILTERS:
-        raise ValueError(f"unknown resize_filter {resize_filter!r} (known: {', '.join(FILTERS)})")
-    if crop not in CROPS:
-        raise ValueError(f"unknown crop {crop!r} (known: {', '.join(CROPS)})")
-    if crop == "random" and rng is None and size is not None:
-        raise ValueError("crop='random' needs rng (a seeded numpy Generator)")
+    _check_geometry_args(size, resize_filter, crop, rng)
     if img.mode != "RGB":
         raise ValueError(f"align expects an 'RGB' image (use decode), got mode {img.mode!r}")
     if size is not None and int(size) < 1:
@@ -211,6 +206,15 @@ def align(img: Image.Image, *, size: Optional[int], min_size: int = 0, resize_fi
     return arr, info
 
 
+def _check_geometry_args(size, resize_filter: str, crop: str, rng) -> None:
+    if resize_filter not in FILTERS:
+        raise ValueError(f"unknown resize_filter {resize_filter!r} (known: {', '.join(FILTERS)})")
+    if crop not in CROPS:
+        raise ValueError(f"unknown crop {crop!r} (known: {', '.join(CROPS)})")
+    if crop == "random" and rng is None and size is not None:
+        raise ValueError("crop='random' needs rng (a seeded numpy Generator)")
+
+
 def decode_and_align(data: bytes, *, size, min_size=0, resize_filter="lanczos", crop="center", rng=None,
                      max_pixels=89_478_485, icc="convert", alpha_background=(255, 255, 255)
                      ) -> tuple[np.ndarray, dict]:
@@ -220,12 +224,7 @@ def decode_and_align(data: bytes, *, size, min_size=0, resize_filter="lanczos", 
     Arguments are validated before decoding, so a bad recipe value fails fast instead of being
     counted as a drop for every sample.
     """
-    if resize_filter not in FILTERS:
-        raise ValueError(f"unknown resize_filter {resize_filter!r} (known: {', '.join(FILTERS)})")
-    if crop not in CROPS:
-        raise ValueError(f"unknown crop {crop!r} (known: {', '.join(CROPS)})")
-    if crop == "random" and rng is None and size is not None:
-        raise ValueError("crop='random' needs rng (a seeded numpy Generator)")
+    _check_geometry_args(size, resize_filter, crop, rng)
     img, info = decode(data, max_pixels=max_pixels, icc=icc, alpha_background=alpha_background)
     try:
         arr, ainfo = align(img, size=size, min_size=min_size, resize_filter=resize_filter, crop=crop, rng=rng)
