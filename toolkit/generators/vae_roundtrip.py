@@ -58,11 +58,9 @@ class VaeRoundtrip(Generator):
         self.factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
         self.vae.to(device)
         self._vae32 = None
-        if self.dtype != torch.float32:
+        if self.dtype != torch.float32:  # keep the float32 model for batches that overflow
             self._vae32 = self.vae
-            import copy
-
-            self.vae = copy.deepcopy(self.vae).to(self.dtype)
+            self.vae = AutoencoderKL.from_pretrained(path, torch_dtype=self.dtype, **kwargs).eval().to(device)
 
     def provenance(self) -> dict:
         return {"model": self.cfg.model, "subfolder": self.cfg.subfolder, "revision": self.cfg.revision,
