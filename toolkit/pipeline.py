@@ -208,6 +208,8 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
         "generators": {g.name: {"provenance": g.provenance(),
                                 "counters": {k: v - before.get(k, 0) for k, v in g.counters.items()}}
                        for g, before in zip(generators, counters_before)},
+        "device": generators[0].device if generators else "cpu",
+        "torch_threads": task.threads,
         "seconds": round(time.time() - t0, 3),
     }
     out.write_json(marker_file(task.split, task.index), marker)

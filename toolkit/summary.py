@@ -46,6 +46,7 @@ def summarize(recipe, plan, markers: list[dict], failed: list[dict], wall_s: flo
         "drop_log": drop_log[:1000],
         "generators": generators,
         "generator_counters": {k: dict(v) for k, v in gen_counters.items()},
+        "devices": sorted({str(m.get("device")) for m in markers}),  # more than one: float paths differ
         "shards": len(plan.shards),
         "failed_shards": failed,
         "wall_s": round(wall_s, 2),
@@ -62,6 +63,9 @@ def format_summary(s: dict) -> str:
     dropped = s["dropped"]
     lines.append("  dropped:  " + (", ".join(f"{k} {v}" for k, v in dropped.items()) if dropped else "none")
                  + f" (of {s['listed']} listed reals)")
+    if len(s.get("devices", [])) > 1:
+        lines.append(f"  WARNING: shards were built on different devices ({', '.join(s['devices'])}); "
+                     "their model outputs are not bit-comparable")
     for name, counters in s.get("generator_counters", {}).items():
         if counters:
             lines.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in counters.items()))
