@@ -115,8 +115,8 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
     if overwrite:
         out.rm()
     rhash = recipe.content_hash()
-    if out.exists(BUILD_FILE):
-        prev = out.read_json(BUILD_FILE)
+    prev = out.read_json(BUILD_FILE) if out.exists(BUILD_FILE) else None
+    if prev is not None:
         if prev.get("recipe_hash") != rhash:
             raise ToolkitError(f"{output}: holds a build of a different recipe (hash {prev.get('recipe_hash')} "
                                f"vs {rhash}); pass --overwrite to replace it, or choose another output")
@@ -125,7 +125,7 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
     if not plan.shards:
         raise ToolkitError(f"reals: the source listed no usable reals ({plan.listed} listed)")
     fingerprint = plan.fingerprint()
-    if out.exists(BUILD_FILE) and out.read_json(BUILD_FILE).get("plan") != fingerprint:
+    if prev is not None and prev.get("plan") != fingerprint:
         raise ToolkitError(f"{output}: the shard plan changed since this build started (the source listing or "
                            "runner.shard_size differ); "
                            "pass --overwrite to start over")
