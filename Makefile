@@ -6,9 +6,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup sysdeps sysdeps-test demo test bench clean
 
-setup: $(STAMP)
+setup: sysdeps $(STAMP)
+
+# apt packages (Mesa EGL for shaders; chromium for the tests), skipped when already present
+sysdeps:
+	sh scripts/system-deps.sh
+
+sysdeps-test:
+	sh scripts/system-deps.sh --test
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +28,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup
 	$(BIN)/toolkit make recipes/demo.yaml
 
-test: setup
+test: setup sysdeps-test
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -1,0 +1,42 @@
+"""`toolkit make RECIPE [key=value ...]`: build a dataset from a recipe."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import RecipeError
+
+HELP = "build a dataset from a recipe"
+ORDER = 0  # position in `toolkit --help`
+
+
+def add_arguments(m) -> None:
+    m.add_argument("recipe", nargs="?", help="recipe YAML file (e.g. recipes/demo.yaml)")
+    m.add_argument("overrides", nargs="*", help="key=value overrides, e.g. image.size=128 reals.count=50")
+    m.add_argument("--out", help="output folder or fsspec URL (default: the recipe's output, else outputs/<name>)")
+    m.add_argument("--overwrite", action="store_true", help="delete the output and start over")
+    m.add_argument("--scheduler", help="synchronous | tcp://host:8786 (default: a local dask cluster)")
+    m.add_argument("--print-recipe", action="store_true", help="print the resolved recipe and exit")
+
+
+def run(args) -> int:
+    from ..recipe import load_recipe
+
+    if not args.recipe:
+        raise RecipeError("no recipe file given (e.g. toolkit make recipes/demo.yaml)")
+    if "=" in args.recipe and not os.path.exists(args.recipe):
+        raise RecipeError(f"{args.recipe}: the first argument must be the recipe file, overrides come after it")
+    recipe = load_recipe(args.recipe, args.overrides)
+    if args.out:
+        recipe.output = args.out
+    if args.print_recipe:
+        print(recipe.to_yaml(), end="")
+        return 0
+    from ..runner import make
+    from ..summary import format_summary
+
+    result = make(recipe, overwrite=args.overwrite, scheduler=args.scheduler,
+                  echo=lambda s: print(s, file=sys.stderr))
+    print(format_summary(result.summary))
+    return 0 if result.ok else 1
