@@ -49,15 +49,19 @@ SOURCES = Registry("source")
 GENERATORS = Registry("generator")
 AUGMENT_OPS = Registry("augment op")
 
-_BUILTINS = (
-    "toolkit.sources.folder",
-    "toolkit.sources.bundled",
-    "toolkit.sources.laion",
-    "toolkit.generators.vae_roundtrip",
-    "toolkit.transforms.augment",
-)
+# Packages whose every public module (not `base`, not `_private`) registers implementations on import:
+# a new source or generator is a new file, with no central list to edit.
+_PLUGIN_PACKAGES = ("toolkit.sources", "toolkit.generators")
+_BUILTINS = ("toolkit.transforms.augment",)
 
 
 def load_builtins() -> None:
+    import pkgutil
+
+    for pkg_name in _PLUGIN_PACKAGES:
+        pkg = importlib.import_module(pkg_name)
+        for info in pkgutil.iter_modules(pkg.__path__):
+            if info.name != "base" and not info.name.startswith("_"):
+                importlib.import_module(f"{pkg_name}.{info.name}")
     for mod in _BUILTINS:
         importlib.import_module(mod)
