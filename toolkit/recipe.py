@@ -58,6 +58,9 @@ class RunnerConfig:
     shard_size: int = 500  # pairs per shard: the unit of parallelism, retry and resumption
     retries: int = 1  # times a failed shard task is retried before it is reported
     device: str = "auto"  # auto | cpu | cuda | cuda:N, for model stages
+    # A resume on another device type would mix float paths (CPU vs CUDA bytes differ) in one dataset;
+    # refused unless this is set.
+    allow_mixed_devices: bool = False
     progress: bool = True
 
 

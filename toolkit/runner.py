@@ -30,7 +30,7 @@ from .recipe import Recipe
 from .sample import RealRef, make_pair_id
 from .seeding import rng_for
 from .store.atomic import Output
-from .store.layout import BUILD_FILE, RECIPE_FILE, SUMMARY_FILE, TMP_DIR, marker_file
+from .store.layout import BUILD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, TMP_DIR, marker_file
 
 
 @dataclass
@@ -40,11 +40,7 @@ class Plan:
     dropped: dict[str, int] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
-        h = hashlib.sha256()
-        for t in self.shards:
-            h.update(f"{t.name}/{t.total}:".encode())
-            h.update(",".join(r.pair_id for r in t.refs).encode())
-        return h.hexdigest()[:16]
+        return plan_fingerprint([(t.name, t.total, [r.pair_id for r in t.refs]) for t in self.shards])
 
 
 def plan_build(recipe: Recipe, output: str) -> Plan:
@@ -73,6 +69,35 @@ def plan_build(recipe: Recipe, output: str) -> Plan:
             chunk = members[i * recipe.runner.shard_size : (i + 1) * recipe.runner.shard_size]
             shards.append(ShardTask(recipe=recipe, output=output, split=split, index=i, total=total, refs=chunk))
     return Plan(shards=shards, listed=listed, dropped=dropped)
+
+
+def plan_parquet(plan: Plan) -> bytes:
+    """The plan as a table (pair_id, split, shard, origin): what `toolkit verify` checks the rows against,
+    and for a researcher the map from every pair back to the real it came from."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols: dict[str, list] = {"pair_id": [], "split": [], "shard": [], "origin": []}
+    for t in plan.shards:
+        for r in t.refs:
+            cols["pair_id"].append(r.pair_id)
+            cols["split"].append(t.split)
+            cols["shard"].append(t.name)
+            cols["origin"].append(r.origin)
+    buf = io.BytesIO()
+    pq.write_table(pa.table(cols), buf, compression="zstd")
+    return buf.getvalue()
+
+
+def plan_fingerprint(shards: list[tuple[str, int, list[str]]]) -> str:
+    """sha256 over (shard name, total, pair ids) in plan order: build.json stores it, verify recomputes it."""
+    h = hashlib.sha256()
+    for name, total, ids in shards:
+        h.update(f"{name}/{total}:".encode())
+        h.update(",".join(ids).encode())
+    return h.hexdigest()[:16]
 
 
 def assign_splits(pair_ids: list[str], fractions: dict[str, float], seed: int) -> dict[str, str]:
@@ -133,8 +158,12 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
     out.write_json(BUILD_FILE, {"recipe_hash": rhash, "plan": fingerprint, "toolkit": __version__,
                                 "shards": {t.name: t.total for t in plan.shards}, "listed": plan.listed,
                                 "planning_dropped": plan.dropped})
+    if not out.exists(PLAN_FILE):  # same plan on resume (fingerprint checked above)
+        out.write_bytes(PLAN_FILE, plan_parquet(plan))
     done = set(out.ls("meta/shards"))
     pending = [t for t in plan.shards if f"{t.name}.json" not in done]
+    if done and pending and recipe.fakes and not recipe.runner.allow_mixed_devices:
+        _refuse_mixed_devices(out, sorted(done)[0], recipe, scheduler or recipe.runner.scheduler)
     out.rm(TMP_DIR)  # leftovers of a killed run: never complete, never read
     n_pairs = sum(len(t.refs) for t in plan.shards)
     echo(f"plan: {n_pairs} pairs in {len(plan.shards)} shards "
@@ -152,6 +181,26 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
 
         write_card(out, recipe, summary)
     return BuildResult(output=output, summary=summary, failed=failed)
+
+
+def _refuse_mixed_devices(out: Output, marker_name: str, recipe: Recipe, scheduler: str | None) -> None:
+    """A build started on one device type must finish on it: a CUDA VAE does not give the CPU's bytes,
+    so a mixed build is not reproducible by either. Checked where the client can know the device
+    (in-process and local clusters); on a remote cluster the summary still warns about mixed devices."""
+    if scheduler and scheduler.startswith(("tcp://", "tls://")):
+        return
+    from .generators.base import resolve_device
+
+    before = str(out.read_json(f"meta/shards/{marker_name}").get("device", "cpu")).split(":")[0]
+    try:
+        now = resolve_device(recipe.runner.device).split(":")[0]
+    except RuntimeError as e:
+        raise ToolkitError(str(e)) from None
+    if before != now:
+        raise ToolkitError(f"{out.url}: this build's finished shards ran on {before}, this run would use {now}; "
+                           f"finish it on {before} (runner.device={before}), or pass "
+                           "runner.allow_mixed_devices=true to accept a dataset whose bytes no single device "
+                           "reproduces")
 
 
 def _workers_and_threads(recipe: Recipe) -> tuple[int, int]:

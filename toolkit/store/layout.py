@@ -4,6 +4,7 @@
     OUT/recipe.yaml                        the resolved recipe the build ran
     OUT/data/<split>-NNNNN-of-MMMMM.parquet the rows (Hugging Face naming)
     OUT/meta/build.json                    recipe hash, shard plan, versions
+    OUT/meta/plan.parquet                  every planned pair: pair_id, split, shard, origin
     OUT/meta/shards/<split>-NNNNN.json     completion marker of one shard: counts, drops, sha256
     OUT/meta/summary.json                  the build summary
     OUT/_tmp/                              files being written; renamed into place when complete
@@ -23,6 +24,7 @@ def marker_file(split: str, index: int) -> str:
 
 
 BUILD_FILE = "meta/build.json"
+PLAN_FILE = "meta/plan.parquet"
 SUMMARY_FILE = "meta/summary.json"
 RECIPE_FILE = "recipe.yaml"
 CARD_FILE = "README.md"
