@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from .errors import DropSample, ToolkitError
+from .isolation import clear_attempts, next_attempt, run_isolated
 from .recipe import Recipe
 from .registry import GENERATORS, SOURCES, load_builtins
 from .sample import Member, RealRef, dumps
@@ -103,11 +104,10 @@ def _reporter(task: ShardTask) -> Callable[[str, int], None]:
 
 def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = None) -> dict:
     """Build one shard and return its completion marker (also written to meta/shards/)."""
-    from .transforms.align import decode_and_align
     from .transforms.augment import Augmenter
 
     t0 = time.time()
-    recipe, img = task.recipe, task.recipe.image
+    recipe = task.recipe
     if task.threads:
         import torch
 
@@ -125,15 +125,16 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
         if len(drop_log) < MAX_LOGGED_DROPS:
             drop_log.append({"origin": ref_origin, "pair_id": pair_id, "reason": reason, "detail": detail[:300]})
 
-    # 1. read + align (decode once)
+    # 1. read + align (decode once); on a retry, each real in a child process (poison isolation)
+    out = Output(task.output)
+    isolate = next_attempt(out, task.name) > 0
     reals: list[Member] = []
     for ref in task.refs:
         try:
-            data = source.read(ref)
-            rng = rng_for(recipe.seed, ref.pair_id, "crop") if img.crop == "random" else None
-            pixels, info = decode_and_align(
-                data, size=img.size, min_size=img.min_size, resize_filter=img.resize_filter, crop=img.crop,
-                rng=rng, max_pixels=img.max_pixels, icc=img.icc, alpha_background=tuple(img.alpha_background))
+            if isolate:
+                pixels, info = run_isolated(_read_and_align, source, ref, recipe)
+            else:
+                pixels, info = _read_and_align(source, ref, recipe)
         except DropSample as d:
             drop(ref.origin, ref.pair_id, d.reason, d.detail)
             continue
@@ -193,7 +194,6 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
         report("augment", 1)
 
     # 4. write the shard, then the marker
-    out = Output(task.output)
     rel, blob = None, b""
     if rows:  # a shard whose every pair was dropped writes no file (parquet readers reject 0-row files)
         blob = parquet_bytes(rows, recipe.store.row_group_size)
@@ -210,11 +210,24 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
                        for g, before in zip(generators, counters_before)},
         "device": generators[0].device if generators else "cpu",
         "torch_threads": task.threads,
+        "isolated": isolate,  # a retry after a crash: reals were read in child processes
         "seconds": round(time.time() - t0, 3),
     }
     out.write_json(marker_file(task.split, task.index), marker)
+    clear_attempts(out, task.name)
     report("write", len(task.refs))
     return marker
+
+
+def _read_and_align(source, ref: RealRef, recipe: Recipe):
+    from .transforms.align import decode_and_align
+
+    img = recipe.image
+    data = source.read(ref)
+    rng = rng_for(recipe.seed, ref.pair_id, "crop") if img.crop == "random" else None
+    return decode_and_align(
+        data, size=img.size, min_size=img.min_size, resize_filter=img.resize_filter, crop=img.crop,
+        rng=rng, max_pixels=img.max_pixels, icc=img.icc, alpha_background=tuple(img.alpha_background))
 
 
 def _public_meta(meta: dict) -> dict:

@@ -164,7 +164,9 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
     pending = [t for t in plan.shards if f"{t.name}.json" not in done]
     if done and pending and recipe.fakes and not recipe.runner.allow_mixed_devices:
         _refuse_mixed_devices(out, sorted(done)[0], recipe, scheduler or recipe.runner.scheduler)
-    out.rm(TMP_DIR)  # leftovers of a killed run: never complete, never read
+    for name in out.ls(TMP_DIR):  # leftovers of a killed run: never complete, never read
+        if name != "attempts":  # except the attempt counts: a shard that crashed runs isolated next time
+            out.rm(f"{TMP_DIR}/{name}")
     n_pairs = sum(len(t.refs) for t in plan.shards)
     echo(f"plan: {n_pairs} pairs in {len(plan.shards)} shards "
          f"({', '.join(f'{s}: {sum(len(t.refs) for t in plan.shards if t.split == s)}' for s in recipe.split)}); "
