@@ -1,103 +1,82 @@
-"""Throughput of the CPU stages against their codec floor, measured side by side in one run.
+"""All CPU benchmarks in one command, each figure a ratio measured side by side in the same run:
 
-    .venv/bin/python benchmarks/run.py [--n 64] [--size 256]
+  1. codec floor vs pipeline at 256 and 512 px (PNG and JPEG q90)        target <= 1.3x
+  2. scaling: pairs/s with 1 and 2 dask workers                          target >= 1.7x on 2 cores
+  3. VAE round-trip: toolkit's batched generator vs a naive per-image loop (stand-in VAE, CPU)
+  4. Pillow vs pillow-simd on the floor/pipeline of (1), when benchmarks/.pillow-simd exists
+     (build it with benchmarks/install_pillow_simd.sh)
+  5. peak RSS of a build of 4 vs 16 shards
 
-For each stage it prints images/s of toolkit's code and of the bare library call it cannot avoid
-(the "floor"), and their ratio; then a whole shard (read -> align -> VAE -> augment -> parquet)
-against the sum of its parts, which is the pipeline's own overhead.
+    .venv/bin/python benchmarks/run.py [--only floor scaling vae simd memory] [--json results.json]
+
+Each section runs in its own subprocess (fresh imports, no state shared between measurements).
+The GPU benchmark is benchmarks/vae_gpu.py (needs CUDA).
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import json
 import os
+import subprocess
 import sys
-import tempfile
-import time
+from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+HERE = Path(__file__).resolve().parent
+SIMD = HERE / ".pillow-simd"
 
 
-def timed(fn, repeat=1):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def section(script: str, *args: str, env: dict | None = None):
+    p = subprocess.run([sys.executable, str(HERE / script), *args, "--json"], cwd=HERE, capture_output=True,
+                       text=True, env={**os.environ, **(env or {})})
+    if p.returncode != 0:
+        raise SystemExit(f"{script} failed:\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=64)
-    ap.add_argument("--size", type=int, default=256)
-    args = ap.parse_args()
-    import torch
+    ap.add_argument("--only", nargs="+", default=["floor", "scaling", "vae", "simd", "memory"])
+    ap.add_argument("--n", type=int, default=64, help="pairs per floor measurement")
+    ap.add_argument("--json", help="also write all results to this file")
+    a = ap.parse_args()
+    sys.path.insert(0, str(HERE))
+    import floor
+    import memory
+    import scaling
+    import vae_cpu
 
-    torch.set_num_threads(os.cpu_count() or 1)
-    from toolkit.pipeline import ShardTask, build_shard, get_generators, get_source
-    from toolkit.recipe import load_recipe
-    from toolkit.runner import plan_build
-    from toolkit.transforms.align import decode_and_align
-    from toolkit.transforms.augment import Augmenter, JpegConfig
-
-    tmp = tempfile.mkdtemp()
-    recipe = load_recipe("recipes/demo.yaml", [f"reals.count={args.n}", f"image.size={args.size}",
-                                               f"runner.shard_size={args.n}", "split.train=1.0", "split.test=0.0"])
-    source = get_source(recipe)
-    task = plan_build(recipe, tmp).shards[0]
-    raw = [source.read(r) for r in task.refs]
-    rows = []
-
-    def row(stage, ours, floor):
-        rows.append((stage, args.n / ours, args.n / floor if floor else None, ours / floor if floor else None))
-
-    # decode + align vs bare PIL decode + resize
-    aligned = []
-    t_align = timed(lambda: aligned.__setitem__(slice(None), [decode_and_align(b, size=args.size)[0] for b in raw]), 3)
-
-    def bare():
-        for b in raw:
-            im = Image.open(io.BytesIO(b)).convert("RGB")
-            w, h = im.size
-            s = args.size / min(w, h)
-            im.resize((max(args.size, round(w * s)), max(args.size, round(h * s))), Image.Resampling.LANCZOS)
-
-    row("decode+align", t_align, timed(bare, 3))
-
-    # codecs: toolkit's encode vs bare PIL save
-    for name, ops in [("png", {}), ("jpeg q90", {"jpeg": JpegConfig(p=1.0, quality=[90, 90])})]:
-        aug = Augmenter(ops, matched=True, seed=0)
-        plans = [aug.plan(r.pair_id) for r in task.refs]
-        fmt = "PNG" if name == "png" else "JPEG"
-        kw = {"compress_level": 6} if fmt == "PNG" else {"quality": 90}
-        ours = timed(lambda: [aug.apply(p, a) for p, a in zip(plans, aligned)], 3)
-        floor = timed(lambda: [Image.fromarray(a).save(io.BytesIO(), format=fmt, **kw) for a in aligned], 3)
-        row(f"encode {name}", ours, floor)
-
-    # VAE round-trip (model bound: no floor, reported as is)
-    gen = get_generators(recipe)[0]
-    ids = [r.pair_id for r in task.refs]
-    t_vae = timed(lambda: [gen(aligned[i:i + 8], ids[i:i + 8]) for i in range(0, len(aligned), 8)])
-    row("vae round-trip", t_vae, None)
-
-    # whole shard vs sum of parts
-    parts = sum(args.n / r[1] for r in rows if r[0] in ("decode+align", "encode png", "vae round-trip"))
-    parts += args.n / rows[1][1]  # the fake's encode
-    t_shard = timed(lambda: build_shard(ShardTask(recipe=recipe, output=tmp, split="train", index=0, total=1,
-                                                  refs=task.refs), report=lambda s, n: None))
-    row("whole shard", t_shard, parts)
-
-    print(f"\n{args.n} bundled reals at {args.size} px, {os.cpu_count()} cores, torch {torch.__version__}")
-    print(f"{'stage':<16}{'toolkit img/s':>15}{'floor img/s':>13}{'time ratio':>12}")
-    for stage, ours, floor, ratio in rows:
-        print(f"{stage:<16}{ours:>15.1f}{(f'{floor:.1f}' if floor else '-'):>13}"
-              f"{(f'{ratio:.2f}x' if ratio else '-'):>12}")
-    print("time ratio = toolkit time / floor time (1.00x = no overhead); whole shard's floor = sum of its parts")
+    results = {"cores": os.cpu_count()}
+    if "floor" in a.only:
+        results["floor"] = section("floor.py", "--n", str(a.n))
+        print("1. codec floor vs pipeline (identity generator; pairs/s; best of 3)")
+        print(floor.report(results["floor"]), "\n", flush=True)
+    if "scaling" in a.only:
+        results["scaling"] = section("scaling.py")
+        print("2. scaling over dask workers\n" + scaling.report(results["scaling"]) + "\n", flush=True)
+    if "vae" in a.only:
+        results["vae"] = section("vae_cpu.py")
+        print("3. VAE round-trip, batched vs naive\n" + vae_cpu.report(results["vae"]) + "\n", flush=True)
+    if "simd" in a.only:
+        if not SIMD.exists():
+            print("4. pillow-simd: skipped (run benchmarks/install_pillow_simd.sh first)\n")
+        else:
+            plain = section("floor.py", "--n", str(a.n))
+            simd = section("floor.py", "--n", str(a.n), env={"PYTHONPATH": str(SIMD)})
+            results["simd"] = {"pillow": plain, "pillow_simd": simd}
+            print(f"4. Pillow {plain[0]['pillow']} vs pillow-simd {simd[0]['pillow']} (pairs/s, same images)")
+            print(f"{'size':>5} {'codec':<6}{'floor':>8}{'floor simd':>12}{'x':>7}{'pipeline':>10}"
+                  f"{'pipeline simd':>15}{'x':>7}")
+            for p, s in zip(plain, simd):
+                print(f"{p['size']:>5} {p['codec']:<6}{p['floor_img_s']:>8.1f}{s['floor_img_s']:>12.1f}"
+                      f"{s['floor_img_s'] / p['floor_img_s']:>6.2f}x{p['pipeline_img_s']:>10.1f}"
+                      f"{s['pipeline_img_s']:>15.1f}{s['pipeline_img_s'] / p['pipeline_img_s']:>6.2f}x")
+            print(flush=True)
+    if "memory" in a.only:
+        results["memory"] = section("memory.py")
+        print("5. memory\n" + memory.report(results["memory"]), flush=True)
+    if a.json:
+        Path(a.json).write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":
