@@ -69,7 +69,7 @@ def tiny_safety_checker(flag_all: bool):
 
     cfg = CLIPConfig(
         text_config=dict(hidden_size=16, intermediate_size=32, num_attention_heads=2, num_hidden_layers=1,
-                         vocab_size=100, max_position_embeddings=16),
+                         vocab_size=100, max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1),
         vision_config=dict(hidden_size=16, intermediate_size=32, num_attention_heads=2, num_hidden_layers=1,
                            image_size=32, patch_size=8),
         projection_dim=16)
@@ -137,8 +137,7 @@ def build_tiny_blip(path, seed: int = 0) -> str:
              "small", "large", "green", "car", "road", "man", "woman", "sea", "field", "flower", "bird"]
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]"]
     (src / "vocab.txt").write_text("\n".join(special + words) + "\n")
-    tok = BertTokenizer(vocab_file=str(src / "vocab.txt"), do_lower_case=True,
-                        bos_token="[DEC]", model_max_length=32)
+    tok = BertTokenizer.from_pretrained(str(src), do_lower_case=True, bos_token="[DEC]", model_max_length=32)
     image_processor = BlipImageProcessor(size={"height": 32, "width": 32})
     processor = BlipProcessor(image_processor=image_processor, tokenizer=tok)
     vocab = tok.get_vocab()

@@ -61,7 +61,7 @@ class Captioner:
         if device == "cpu" and self.dtype == torch.float16:
             raise ValueError("dtype float16 needs a GPU; use float32 on the CPU")
         self.processor = Processor.from_pretrained(path, **kwargs)
-        self.model = Model.from_pretrained(path, torch_dtype=self.dtype, **kwargs).eval().to(device)
+        self.model = Model.from_pretrained(path, dtype=self.dtype, **kwargs).eval().to(device)
         self.model_type = model_type
 
     def provenance(self) -> dict:

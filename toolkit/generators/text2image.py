@@ -89,7 +89,7 @@ class Text2Image(Generator):
         kwargs = {"revision": cfg.revision} if cfg.revision else {}
         if cfg.safety_checker == "off":
             kwargs.update(safety_checker=None, requires_safety_checker=False)
-        pipe = StableDiffusionPipeline.from_pretrained(path, torch_dtype=self.dtype, **kwargs)
+        pipe = StableDiffusionPipeline.from_pretrained(path, dtype=self.dtype, **kwargs)
         if cfg.safety_checker == "on" and pipe.safety_checker is None:
             raise ValueError("safety_checker: on, but the model has no safety_checker component")
         if cfg.scheduler != "default":
@@ -149,7 +149,7 @@ class Text2Image(Generator):
     def prompt_info(self, prompt: str) -> dict:
         """Token count and truncation as the pipeline's tokenizer sees `prompt`."""
         tok = self.pipe.tokenizer
-        ids = tok(prompt, truncation=False, add_special_tokens=True).input_ids
+        ids = tok(prompt, truncation=False, add_special_tokens=True, verbose=False).input_ids
         info = {"prompt": prompt, "prompt_tokens": len(ids), "truncated": len(ids) > self.max_tokens}
         if info["truncated"]:  # the pipeline keeps BOS + the first max-2 tokens + EOS
             info["prompt_used"] = tok.decode(ids[1 : self.max_tokens - 1], skip_special_tokens=True)
