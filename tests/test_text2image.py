@@ -291,3 +291,18 @@ def test_safety_drops_end_to_end_are_counted_and_not_stored(cli, tmp_path):
 def test_bad_text2image_and_captioner_values_are_one_line(cli, tmp_path, tiny_sd, override, expect):
     code, _, err = cli("make", write_recipe(tmp_path, base_recipe(tiny_sd)), override, "--print-recipe")
     assert code == 2 and len(err.strip().splitlines()) == 1 and expect in err, err
+
+
+def test_aligned_t2i_recipe_reads_with_both_fake_kinds():
+    from conftest import ROOT
+    from toolkit.recipe import load_recipe
+
+    path = ROOT / "recipes" / "aligned_t2i.yaml"
+    r = load_recipe(path, ["reals.url_list=x.parquet"])
+    assert [f.kind for f in r.fakes] == ["vae_roundtrip", "text2image"]
+    t2i = r.fakes[1]
+    assert t2i.model == "stable-diffusion-v1-5/stable-diffusion-v1-5" and t2i.height == t2i.width == 512
+    assert t2i.safety_checker == "off" and r.captioner.mode == "missing"  # YAML's bare off is not a bool here
+    assert load_recipe(path, ["reals.url_list=x.parquet", "fakes.1.safety_checker=on"]).fakes[1].safety_checker == "on"
+    only = load_recipe(path, ["reals.url_list=x.parquet", "fakes=[{kind: text2image}]"])
+    assert only.content_hash() != r.content_hash()

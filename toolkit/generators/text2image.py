@@ -69,6 +69,9 @@ class Text2ImageConfig:
     name: Optional[str] = None  # the rows' `source` value; default text2image
 
     def __post_init__(self):  # checked when the recipe is read, not after workers have started
+        # YAML 1.1 reads a bare on/off as a boolean, which the str field receives as "True"/"False"
+        self.safety_checker = {"true": "on", "false": "off"}.get(str(self.safety_checker).lower(),
+                                                                 self.safety_checker)
         _check(self)
 
 
