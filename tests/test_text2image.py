@@ -162,6 +162,29 @@ def test_captioner_greedy_batched_and_deterministic(tiny_blip):
     assert Captioner(CaptionerConfig(model=tiny_blip, max_new_tokens=6), "cpu")(imgs) == texts
 
 
+def test_blip2_captioner_by_model_type(tmp_path):
+    from tiny_sd import build_tiny_blip2
+    from toolkit.captioner import Captioner, CaptionerConfig
+
+    path = build_tiny_blip2(tmp_path / "tiny-blip2")
+    cap = Captioner(CaptionerConfig(model=path, max_new_tokens=5, batch_size=4), "cpu")
+    assert cap.model_type == "blip-2" and type(cap.model).__name__ == "Blip2ForConditionalGeneration"
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 255, (40, 40, 3), dtype=np.uint8) for _ in range(3)]
+    texts = cap(imgs)
+    assert all(texts) and [cap([im])[0] for im in imgs] == texts
+    prompted = Captioner(CaptionerConfig(model=path, max_new_tokens=3, prompt="a photo of"), "cpu")(imgs[:1])[0]
+    assert prompted.startswith("a photo of")  # conditional captioning keeps its prefix
+
+
+def test_captioner_refuses_a_model_that_is_not_one(tmp_path, tiny_vae):
+    from toolkit.captioner import CaptionerConfig, get_captioner
+    from toolkit.errors import ToolkitError
+
+    with pytest.raises(ToolkitError, match="captioner: cannot load model"):
+        get_captioner(CaptionerConfig(model=str(tmp_path / "nowhere")), "cpu")
+
+
 # --- end to end ---------------------------------------------------------------------------------
 
 

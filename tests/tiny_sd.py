@@ -157,3 +157,45 @@ def build_tiny_blip(path, seed: int = 0) -> str:
     model.save_pretrained(path)
     processor.save_pretrained(path)
     return str(path)
+
+
+def build_tiny_blip2(path, seed: int = 0) -> str:
+    """A tiny Blip2ForConditionalGeneration (ViT + Q-Former + OPT decoder) + Blip2Processor, saved with
+    `save_pretrained`; the OPT tokenizer is a byte-level BPE from the CLIP-style files above."""
+    import torch
+    from transformers import (Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, BlipImageProcessor,
+                              GPT2Tokenizer)
+
+    path = Path(path)
+    src = path.parent / f"{path.name}_tok_src"
+    src.mkdir(parents=True, exist_ok=True)
+    table = _bytes_to_unicode()
+    chars = [table[b] for b in range(ord("a"), ord("z") + 1)] + [table[ord(" ")]]  # readable captions
+    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2}
+    for c in chars:
+        vocab.setdefault(c, len(vocab))
+    (src / "vocab.json").write_text(json.dumps(vocab))
+    (src / "merges.txt").write_text("#version: 0.2\n")
+    tok = GPT2Tokenizer.from_pretrained(str(src), bos_token="</s>", eos_token="</s>", pad_token="<pad>",
+                                        unk_token="<unk>")
+    n_query = 4
+    processor = Blip2Processor(image_processor=BlipImageProcessor(size={"height": 32, "width": 32}),
+                               tokenizer=tok, num_query_tokens=n_query)
+    image_token = processor.tokenizer.convert_tokens_to_ids("<image>")
+    cfg = Blip2Config(
+        vision_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+        qformer_config=dict(vocab_size=50, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                            intermediate_size=37, encoder_hidden_size=32),
+        text_config=dict(model_type="opt", vocab_size=len(processor.tokenizer), hidden_size=32, ffn_dim=37,
+                         num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=64,
+                         word_embed_proj_dim=32, bos_token_id=1, eos_token_id=1, pad_token_id=0),
+        num_query_tokens=n_query, image_token_index=image_token)
+    torch.manual_seed(seed)
+    model = Blip2ForConditionalGeneration(cfg).eval()
+    with torch.no_grad():  # random weights: special tokens get logit 0, below the best letter's
+        for t in (0, 1, 2, image_token):  # (OPT ties its output head to the input embeddings)
+            model.language_model.get_output_embeddings().weight[t] = 0.0
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return str(path)
