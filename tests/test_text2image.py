@@ -329,3 +329,8 @@ def test_aligned_t2i_recipe_reads_with_both_fake_kinds():
     assert load_recipe(path, ["reals.url_list=x.parquet", "fakes.1.safety_checker=on"]).fakes[1].safety_checker == "on"
     only = load_recipe(path, ["reals.url_list=x.parquet", "fakes=[{kind: text2image}]"])
     assert only.content_hash() != r.content_hash()
+
+
+def test_float16_on_cpu_is_refused_clearly(tiny_sd):
+    with pytest.raises(ValueError, match="float16 needs a GPU"):
+        make(tiny_sd, dtype="float16")
