@@ -34,7 +34,8 @@ def card_metadata(recipe, summary: dict) -> dict:
     return {
         "pretty_name": recipe.name,
         "task_categories": ["image-classification"],
-        "tags": ["synthetic-image-detection", "aligned-dataset", "vae-roundtrip"],
+        "tags": ["synthetic-image-detection", "aligned-dataset"]
+        + sorted({f.kind.replace("_", "-") for f in recipe.fakes}),
         "size_categories": [size_category(summary["rows"])],
         "configs": [{"config_name": "default",
                      "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}],

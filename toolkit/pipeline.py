@@ -12,6 +12,7 @@ drops of each shard are logged with their origin.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -21,6 +22,7 @@ from typing import Callable, Optional
 
 from .errors import DropSample, ToolkitError
 from .isolation import clear_attempts, next_attempt, run_isolated
+from .generators.base import Fake
 from .recipe import Recipe
 from .registry import GENERATORS, SOURCES, load_builtins
 from .sample import Member, RealRef, dumps
@@ -148,6 +150,14 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
             time.sleep(task.fault_delay_s)  # fault-injection knob for the resume test
     report("align", len(task.refs))
 
+    # 1b. captions for reals without one (recipe.captioner), on the aligned pixels
+    caption_counters: dict = {}
+    if recipe.captioner is not None:
+        from .captioner import fill_captions
+        from .generators.base import resolve_device
+
+        reals, caption_counters = fill_captions(recipe.captioner, reals, resolve_device(recipe.runner.device), drop)
+
     # 2. fakes, batch by batch; a failed fake drops its whole pair
     fakes: dict[str, list[Member]] = {m.pair_id: [] for m in reals}
     alive = {m.pair_id for m in reals}
@@ -157,17 +167,21 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
         prov = gen.provenance()
         for start in range(0, len(todo), step):
             chunk = todo[start : start + step]
-            results = gen([m.pixels for m in chunk], [m.pair_id for m in chunk])
+            results = gen([m.pixels for m in chunk], [m.pair_id for m in chunk], captions=[m.caption for m in chunk])
             for real, res in zip(chunk, results):
                 if isinstance(res, DropSample):
                     drop(real.origin, real.pair_id, res.reason, res.detail)
                     alive.discard(real.pair_id)
                     continue
+                row_prov = {**prov, **res.provenance} if isinstance(res, Fake) else prov
+                res = res.pixels if isinstance(res, Fake) else res
+                if "caption_by" in real.provenance:  # the caption column came from the captioner
+                    row_prov = {**row_prov, "caption_by": real.provenance["caption_by"]}
                 if res.shape != real.pixels.shape:  # the contract: same geometry, always
                     raise AssertionError(f"{gen.name} returned {res.shape} for a {real.pixels.shape} real")
                 fakes[real.pair_id].append(Member(
                     pair_id=real.pair_id, source=gen.name, label=1, pixels=res, origin=real.origin,
-                    caption=real.caption, generator=gen.model_id, provenance=prov))
+                    caption=real.caption, generator=gen.model_id, provenance=row_prov))
             report(gen.name, len(chunk))
 
     # 3. matched augmentation + encoding, in pair order
@@ -208,6 +222,8 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
         "generators": {g.name: {"provenance": g.provenance(),
                                 "counters": {k: v - before.get(k, 0) for k, v in g.counters.items()}}
                        for g, before in zip(generators, counters_before)},
+        **({"captioner": {"provenance": dataclasses.asdict(recipe.captioner), "counters": caption_counters}}
+           if recipe.captioner is not None else {}),
         "device": generators[0].device if generators else "cpu",
         "torch_threads": task.threads,
         "isolated": isolate,  # a retry after a crash: reals were read in child processes

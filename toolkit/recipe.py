@@ -24,6 +24,7 @@ import yaml
 from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from .captioner import CaptionerConfig
 from .errors import RecipeError
 from .registry import AUGMENT_OPS, GENERATORS, SOURCES, Registry, load_builtins
 
@@ -78,6 +79,7 @@ class Recipe:
     reals: Any = MISSING  # a source section: {kind: folder|bundled|..., ...}
     image: ImageConfig = field(default_factory=ImageConfig)
     fakes: List[Any] = field(default_factory=list)  # generator sections: [{kind: vae_roundtrip, ...}]
+    captioner: Optional[CaptionerConfig] = None  # captions reals without one (see toolkit/captioner.py)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     split: Dict[str, float] = field(default_factory=lambda: {"train": 0.8, "test": 0.2})
     runner: RunnerConfig = field(default_factory=RunnerConfig)
@@ -95,6 +97,8 @@ class Recipe:
         data = OmegaConf.to_container(OmegaConf.structured(self))
         data.pop("runner", None)
         data.pop("output", None)
+        if data.get("captioner") is None:  # absent captioner: the hash of a recipe from before it existed
+            data.pop("captioner", None)
         # a section may name fields that only say how to run (download threads, ...), not what to build
         sections = [("reals", self.reals)] + [(("fakes", i), f) for i, f in enumerate(self.fakes)]
         for where, cfg in sections:
@@ -209,7 +213,7 @@ def _typed_ops(ops: Any, where: str) -> dict:
 
 def _check_keys(raw: dict, schema: type, path: str, where: str) -> None:
     """Unknown keys, recursively through dataclass-typed fields, with the closest valid key."""
-    hints = get_type_hints(schema)
+    hints = {k: _optional_inner(v) for k, v in get_type_hints(schema).items()}
     names = [f.name for f in dataclasses.fields(schema)]
     for key, val in raw.items():
         full = f"{path}.{key}" if path else str(key)
@@ -224,6 +228,16 @@ def _check_keys(raw: dict, schema: type, path: str, where: str) -> None:
             raise RecipeError(f"{where}: {full}: expected a mapping, got {_show(val)}")
 
 
+def _optional_inner(hint):
+    """Optional[X] -> X (so an optional dataclass section is key-checked like a required one)."""
+    import typing
+
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Union and len(args) == 2 and type(None) in args:
+        return next(a for a in args if a is not type(None))
+    return hint
+
+
 def _merge(schema: type, raw: dict, path: str, where: str):
     try:
         cfg = OmegaConf.merge(OmegaConf.structured(schema), raw)
@@ -232,6 +246,8 @@ def _merge(schema: type, raw: dict, path: str, where: str):
         key = getattr(e, "full_key", None) or ""
         full = ".".join(p for p in (path, str(key)) if p)
         raise RecipeError(f"{where}: {full or '<root>'}: {_type_message(e)}") from None
+    except ValueError as e:  # a section's own __post_init__ check: "key: message"
+        raise RecipeError(f"{where}: {'.'.join(p for p in (path, _first_line(e)) if p)}") from None
 
 
 def _type_message(e: Exception) -> str:
@@ -306,6 +322,12 @@ def _check_semantics(r: Recipe, where: str) -> None:
     problem = check_ops(r.augment.ops)
     if problem:
         bad(*problem)
+    if r.captioner is not None:
+        from .captioner import check_config
+
+        problem = check_config(r.captioner)
+        if problem:
+            bad(*problem)
 
 
 def _first_line(e: Exception) -> str:

@@ -19,6 +19,8 @@ def summarize(recipe, plan, markers: list[dict], failed: list[dict], wall_s: flo
     gen_counters: dict[str, Counter] = {}
     generators: dict[str, dict] = {}
     drop_log: list[dict] = []
+    captioner: dict | None = None
+    caption_counters: Counter = Counter()
     for m in markers:
         per_split_pairs[m["split"]] += m["pairs"]
         per_split_rows[m["split"]] += m["rows"]
@@ -30,6 +32,9 @@ def summarize(recipe, plan, markers: list[dict], failed: list[dict], wall_s: flo
         for name, g in m.get("generators", {}).items():
             generators[name] = g["provenance"]
             gen_counters.setdefault(name, Counter()).update(g.get("counters", {}))
+        if "captioner" in m:
+            captioner = m["captioner"]["provenance"]
+            caption_counters.update(m["captioner"].get("counters", {}))
     return {
         "name": recipe.name,
         "output": output,
@@ -46,6 +51,8 @@ def summarize(recipe, plan, markers: list[dict], failed: list[dict], wall_s: flo
         "drop_log": drop_log[:1000],
         "generators": generators,
         "generator_counters": {k: dict(v) for k, v in gen_counters.items()},
+        "captioner": captioner,
+        "captioner_counters": dict(caption_counters),
         "devices": sorted({str(m.get("device")) for m in markers}),  # more than one: float paths differ
         "shards": len(plan.shards),
         "failed_shards": failed,
@@ -69,6 +76,9 @@ def format_summary(s: dict) -> str:
     for name, counters in s.get("generator_counters", {}).items():
         if counters:
             lines.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in counters.items()))
+    if s.get("captioner"):
+        lines.append(f"  captioner ({s['captioner']['model']}, {s['captioner']['mode']}): "
+                     + ", ".join(f"{k} {v}" for k, v in s.get("captioner_counters", {}).items()))
     by_error: dict[str, list[str]] = {}
     for f in s["failed_shards"]:
         by_error.setdefault(f["error"].splitlines()[0], []).append(f["shard"])

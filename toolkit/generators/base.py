@@ -1,20 +1,30 @@
 """The interface every generator of fakes implements, and model-loading helpers they share.
 
 A generator is built once per worker process (models are cached, see `runner`), then called on
-batches of aligned reals of one shard. It returns, per real, either the fake's uint8 pixels at the
-real's exact size or a `DropSample` saying why there is none (the pair is then dropped and counted).
+batches of aligned reals of one shard, with their captions (`captions=`, one per real, None when the
+real has none). It returns, per real, the fake's uint8 pixels at the real's exact size, or a `Fake`
+(those pixels plus per-row provenance: the seed and prompt a text-to-image fake used, say), or a
+`DropSample` saying why there is none (the pair is then dropped and counted).
 """
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import DropSample
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+class Fake(NamedTuple):
+    """A generator's result with what only this row needs to record (merged into its provenance)."""
+
+    pixels: np.ndarray
+    provenance: dict[str, Any]
 
 
 class Generator:
@@ -35,7 +45,8 @@ class Generator:
     def model_id(self) -> str | None:
         return getattr(self.cfg, "model", None)
 
-    def __call__(self, pixels: list[np.ndarray], pair_ids: list[str]) -> list[np.ndarray | DropSample]:
+    def __call__(self, pixels: list[np.ndarray], pair_ids: list[str],
+                 captions: list[str | None] | None = None) -> list[np.ndarray | Fake | DropSample]:
         raise NotImplementedError
 
     def provenance(self) -> dict:

@@ -25,7 +25,7 @@ class IdentityConfig:
 class Identity(Generator):
     kind = "identity"
 
-    def __call__(self, pixels, pair_ids):
+    def __call__(self, pixels, pair_ids, captions=None):
         return [p.copy() for p in pixels]
 
     def provenance(self) -> dict:

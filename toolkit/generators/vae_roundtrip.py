@@ -81,7 +81,7 @@ class VaeRoundtrip(Generator):
                 "weights_sha256": self.weights_sha256, "latent": self.cfg.latent, "dtype": self.cfg.dtype,
                 "downsampling": self.factor, "channels_last": self.channels_last, "compile": self.cfg.compile}
 
-    def __call__(self, pixels, pair_ids):
+    def __call__(self, pixels, pair_ids, captions=None):  # captions: not used by a round-trip
         out: list = [None] * len(pixels)
         groups: dict[tuple, list[int]] = {}
         for i, p in enumerate(pixels):

@@ -206,6 +206,37 @@ def align(img: Image.Image, *, size: Optional[int], min_size: int = 0, resize_fi
     return arr, info
 
 
+def cover_crop(img: Image.Image, *, width: int, height: int, resize_filter: str = "lanczos", crop: str = "center",
+               rng: Optional[np.random.Generator] = None) -> tuple[np.ndarray, dict]:
+    """Resize `img` to the smallest size covering width x height (aspect kept, sides rounded half up),
+    then crop width x height, centred or at seeded offsets: `align`'s rule for a non-square target.
+
+    Used to bring a generated image (text-to-image at 512 x 512, say) to the size of a real kept at its
+    native geometry (`image.size: null`); for a square target `align` itself is used. Same filters,
+    same `reducing_gap=None`, same crop rule as `align`, so the fake's framing follows the reals'."""
+    _check_geometry_args(width, resize_filter, crop, rng)
+    if img.mode != "RGB":
+        raise ValueError(f"cover_crop expects an 'RGB' image, got mode {img.mode!r}")
+    w, h = img.size
+    if width * h >= height * w:  # the width binds: scale w -> width
+        sw, sh = width, max(height, _round_ratio(h * width, w))
+    else:
+        sw, sh = max(width, _round_ratio(w * height, h)), height
+    scaled = img if (sw, sh) == (w, h) else img.resize((sw, sh), FILTERS[resize_filter], reducing_gap=None)
+    if crop == "center":
+        left, top = (sw - width) // 2, (sh - height) // 2
+    else:
+        left = int(rng.integers(0, sw - width + 1))
+        top = int(rng.integers(0, sh - height + 1))
+    box = (left, top, left + width, top + height)
+    if box != (0, 0, sw, sh):
+        scaled = scaled.crop(box)
+    arr = np.ascontiguousarray(np.array(scaled, dtype=np.uint8, copy=True))
+    info = {"resize_filter": resize_filter, "scaled_width": int(sw), "scaled_height": int(sh),
+            "crop_box": [int(v) for v in box], "width": int(arr.shape[1]), "height": int(arr.shape[0])}
+    return arr, info
+
+
 def _check_geometry_args(size, resize_filter: str, crop: str, rng) -> None:
     if resize_filter not in FILTERS:
         raise ValueError(f"unknown resize_filter {resize_filter!r} (known: {', '.join(FILTERS)})")

@@ -1,0 +1,148 @@
+"""Captions for reals that have none (folders, shader renders), so text-to-image fakes have a prompt.
+
+The recipe's `captioner:` section names an image-captioning model by hub id or local path:
+BLIP (`Salesforce/blip-image-captioning-base`, BlipForConditionalGeneration + BlipProcessor) or
+BLIP-2 (`Salesforce/blip2-opt-2.7b`, ...), told apart by the model's own config (`model_type`).
+It runs inside the shard task right after align, on the aligned pixels (the pair's anchor, so the
+caption describes exactly what was kept), batched, with greedy decoding (`do_sample=False`,
+`num_beams=1`): the same pixels give the same caption on a rebuild.
+
+`mode: missing` (default) captions only reals whose caption is empty; `overwrite` captions all and
+keeps the source's caption in the provenance (`original_caption`). The caption lands in the
+`caption` column of the real and of every fake of its pair; `caption_by` (model id, revision) lands in
+their provenance. The whole section enters the recipe hash: another captioner is another dataset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from .errors import ToolkitError
+
+MODES = ("missing", "overwrite")
+_CACHE: dict = {}  # per process: (config, device) -> Captioner
+
+
+@dataclass
+class CaptionerConfig:
+    model: str = "Salesforce/blip-image-captioning-base"  # BLIP or BLIP-2: hub id, local path, builtin:NAME
+    revision: Optional[str] = None
+    mode: str = "missing"  # missing: only reals without a caption | overwrite: every real
+    prompt: Optional[str] = None  # conditional captioning prefix (e.g. "a photograph of"), kept in the caption
+    max_new_tokens: int = 30
+    batch_size: int = 16
+    dtype: str = "float32"  # float32 | bfloat16 | float16 (GPU)
+
+
+class Captioner:
+    def __init__(self, cfg: CaptionerConfig, device: str):
+        import torch
+        from transformers import AutoConfig
+
+        from .generators.base import resolve_model, torch_dtype
+
+        self.cfg = cfg
+        self.device = device
+        path = resolve_model(cfg.model)
+        kwargs = {"revision": cfg.revision} if cfg.revision else {}
+        model_type = AutoConfig.from_pretrained(path, **kwargs).model_type
+        if model_type == "blip":
+            from transformers import BlipForConditionalGeneration as Model
+            from transformers import BlipProcessor as Processor
+        elif model_type == "blip-2":
+            from transformers import Blip2ForConditionalGeneration as Model
+            from transformers import Blip2Processor as Processor
+        else:
+            raise ValueError(f"model type {model_type!r} is not a captioner we know (blip, blip-2)")
+        self.dtype = torch_dtype(cfg.dtype)
+        if device == "cpu" and self.dtype == torch.float16:
+            raise ValueError("dtype float16 needs a GPU; use float32 on the CPU")
+        self.processor = Processor.from_pretrained(path, **kwargs)
+        self.model = Model.from_pretrained(path, dtype=self.dtype, **kwargs).eval().to(device)
+        self.model_type = model_type
+
+    def provenance(self) -> dict:
+        return {"model": self.cfg.model, "revision": self.cfg.revision}
+
+    def __call__(self, images: list[np.ndarray]) -> list[str]:
+        """Greedy captions of aligned HxWx3 uint8 images, one string per image (stripped)."""
+        import torch
+        from PIL import Image
+
+        pil = [Image.fromarray(a, "RGB") for a in images]
+        kw = {"text": [self.cfg.prompt] * len(pil)} if self.cfg.prompt else {}
+        inputs = self.processor(images=pil, return_tensors="pt", **kw).to(self.device)
+        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        with torch.inference_mode():
+            ids = self.model.generate(**inputs, do_sample=False, num_beams=1, max_new_tokens=self.cfg.max_new_tokens)
+        return [t.strip() for t in self.processor.batch_decode(ids, skip_special_tokens=True)]
+
+
+def check_config(cfg: CaptionerConfig) -> tuple[str, str] | None:
+    """(key path, message) for a value that cannot work, else None (recipe validation)."""
+    if cfg.mode not in MODES:
+        return "captioner.mode", f"must be missing or overwrite, got {cfg.mode!r}"
+    if cfg.batch_size < 1:
+        return "captioner.batch_size", "must be at least 1"
+    if cfg.max_new_tokens < 1:
+        return "captioner.max_new_tokens", "must be at least 1"
+    if cfg.dtype not in ("float32", "fp32", "bfloat16", "bf16", "float16", "fp16"):
+        return "captioner.dtype", f"unknown dtype {cfg.dtype!r} (known: float32, bfloat16, float16)"
+    return None
+
+
+def get_captioner(cfg: CaptionerConfig, device: str) -> Captioner:
+    import dataclasses
+
+    key = (tuple(sorted(dataclasses.asdict(cfg).items())), device)
+    if key not in _CACHE:
+        try:
+            _CACHE[key] = Captioner(cfg, device)
+        except Exception as e:  # noqa: BLE001 - one clear line instead of a library traceback
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ToolkitError(f"captioner: cannot load model {cfg.model!r}: {first}") from None
+    return _CACHE[key]
+
+
+def fill_captions(cfg: CaptionerConfig, reals: list, device: str,
+                  drop: Callable[[str, str, str, str], None]) -> tuple[list, dict]:
+    """Caption the reals that need it (in place); return (reals kept, counters).
+
+    A batch that fails is retried one real at a time; a real that still fails is dropped under
+    `caption_error`. An empty caption from the model is counted (`caption_empty`) and left empty: the
+    text-to-image generator then drops that pair under `no_caption`."""
+    todo = [m for m in reals if cfg.mode == "overwrite" or not (m.caption or "").strip()]
+    counters = {"captioned": 0, "caption_empty": 0, "kept_source_caption": len(reals) - len(todo)}
+    if not todo:
+        return reals, counters
+    cap = get_captioner(cfg, device)
+    failed: set[str] = set()
+    for start in range(0, len(todo), cfg.batch_size):
+        chunk = todo[start : start + cfg.batch_size]
+        try:
+            texts: list = cap([m.pixels for m in chunk])
+        except Exception:  # noqa: BLE001 - isolate the poison image
+            texts = []
+            for m in chunk:
+                try:
+                    texts.append(cap([m.pixels])[0])
+                except Exception as e:  # noqa: BLE001
+                    texts.append(None)
+                    failed.add(m.pair_id)
+                    drop(m.origin, m.pair_id, "caption_error", f"captioner: {type(e).__name__}: {e}")
+        for m, text in zip(chunk, texts):
+            if text is None:
+                continue
+            if m.caption and cfg.mode == "overwrite":
+                m.provenance["original_caption"] = m.caption
+            m.provenance["caption_by"] = cap.provenance()
+            if text:
+                m.caption = text
+                counters["captioned"] += 1
+            else:
+                m.caption = None
+                counters["caption_empty"] += 1
+    return [m for m in reals if m.pair_id not in failed], counters

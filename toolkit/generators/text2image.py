@@ -1,0 +1,235 @@
+"""Text-to-image fakes: Stable Diffusion drawing each real's own caption.
+
+The fake shares the real's *description*, not its pixels: this is the classic "generated from the
+same prompt" fake (GenImage, DiffusionDB style), made aligned. What keeps it aligned:
+- the prompt is the real's caption (after the captioner, when the recipe has one); a pair without a
+  caption is dropped and counted (`no_caption`), never generated from an empty prompt;
+- the initial latent noise comes from a CPU `torch.Generator` seeded by (seed, pair_id, generator
+  name), one per pair: a fake does not depend on which reals share its batch or its shard, nor on the
+  device the noise was drawn for (it is drawn on the CPU and moved);
+- the image is generated at `height` x `width` (512 for SD v1.5), quantised exactly like diffusers'
+  `numpy_to_pil` (`round(x * 255)`), then brought to the real's exact size by `transforms/align.py`
+  (same resize filter, same crop rule as the reals); it stays an array (lossless) until the pair's
+  matched augmentation encodes every member the same way;
+- captions longer than the text encoder's window (77 CLIP tokens) are truncated by the pipeline as
+  always; we count tokens ourselves and record `truncated` and the text the encoder actually saw;
+- `safety_checker: on` loads the model's own checker; an output it flags (diffusers blacks it out)
+  drops the pair under `nsfw_filtered` and is never stored.
+
+Throughput (GPU): batches of `batch_size` prompts per pipeline call, fp16/bf16 weights loaded with
+`torch_dtype`, PyTorch SDPA attention (diffusers' default processor on torch 2, recorded in the
+provenance), optional `torch.compile` of the UNet. None of these change which noise a pair gets;
+float kernels may change pixels by a quantisation step, which is why dtype, batch size and compile are
+part of the recipe hash (a rebuild with the same recipe gives the same bytes).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..errors import DropSample
+from ..registry import GENERATORS
+from ..seeding import derive_seed, rng_for
+from .base import Fake, Generator, resolve_model, state_dict_sha256, torch_dtype
+
+# scheduler name -> (diffusers class, extra config); "default" keeps the model's own scheduler
+SCHEDULERS = {
+    "ddim": ("DDIMScheduler", {}),
+    "pndm": ("PNDMScheduler", {}),
+    "ddpm": ("DDPMScheduler", {}),
+    "euler": ("EulerDiscreteScheduler", {}),
+    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+    "heun": ("HeunDiscreteScheduler", {}),
+    "lms": ("LMSDiscreteScheduler", {}),
+    "dpmpp_2m": ("DPMSolverMultistepScheduler", {}),
+    "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
+    "unipc": ("UniPCMultistepScheduler", {}),
+}
+
+
+@dataclass
+class Text2ImageConfig:
+    kind: str = "text2image"
+    model: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # hub id, local path or builtin:NAME
+    revision: Optional[str] = None
+    scheduler: str = "default"  # default (the model's own: PNDM for SD v1.5) | ddim | euler_a | dpmpp_2m | ...
+    steps: int = 50
+    guidance_scale: float = 7.5
+    negative_prompt: Optional[str] = None
+    height: int = 512  # generation size; the output is then aligned to the real's size
+    width: int = 512
+    dtype: str = "float16"  # float16 | bfloat16 | float32 (float32 on CPU)
+    batch_size: int = 8
+    safety_checker: str = "off"  # off | on (flagged outputs drop their pair: nsfw_filtered)
+    compile: bool = False  # torch.compile the UNet (GPU; first batch pays the compilation)
+    name: Optional[str] = None  # the rows' `source` value; default text2image
+
+    def __post_init__(self):  # checked when the recipe is read, not after workers have started
+        # YAML 1.1 reads a bare on/off as a boolean, which the str field receives as "True"/"False"
+        self.safety_checker = {"true": "on", "false": "off"}.get(str(self.safety_checker).lower(),
+                                                                 self.safety_checker)
+        _check(self)
+
+
+@GENERATORS.register("text2image", Text2ImageConfig)
+class Text2Image(Generator):
+    kind = "text2image"
+
+    def __init__(self, cfg: Text2ImageConfig, recipe, device: str):
+        super().__init__(cfg, recipe, device)
+        import torch
+        from diffusers import StableDiffusionPipeline
+
+        _check(cfg)
+        self.dtype = torch_dtype(cfg.dtype)
+        if device == "cpu" and self.dtype == torch.float16:
+            raise ValueError("dtype float16 needs a GPU; use float32 (or bfloat16) on the CPU")
+        path = resolve_model(cfg.model)
+        kwargs = {"revision": cfg.revision} if cfg.revision else {}
+        if cfg.safety_checker == "off":
+            kwargs.update(safety_checker=None, requires_safety_checker=False)
+        pipe = StableDiffusionPipeline.from_pretrained(path, dtype=self.dtype, **kwargs)
+        if cfg.safety_checker == "on" and pipe.safety_checker is None:
+            raise ValueError("safety_checker: on, but the model has no safety_checker component")
+        if cfg.scheduler != "default":
+            import diffusers
+
+            cls_name, extra = SCHEDULERS[cfg.scheduler]
+            pipe.scheduler = getattr(diffusers, cls_name).from_config(pipe.scheduler.config, **extra)
+        self.weights_sha256 = _weights_hash(pipe)
+        pipe.set_progress_bar_config(disable=True)
+        self.pipe = pipe.to(device)
+        if cfg.compile:
+            pipe.unet.to(memory_format=torch.channels_last)
+            pipe.unet = torch.compile(pipe.unet)
+        self.max_tokens = int(pipe.tokenizer.model_max_length)
+        self.attention = sorted({type(p).__name__ for p in pipe.unet.attn_processors.values()})
+        # diffusers logs every truncation and every safety hit; we record both per row instead
+        for name in ("diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion",
+                     "diffusers.pipelines.stable_diffusion.safety_checker"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+    def provenance(self) -> dict:
+        c = self.cfg
+        return {"model": c.model, "revision": c.revision, "weights_sha256": self.weights_sha256,
+                "scheduler": c.scheduler, "scheduler_class": type(self.pipe.scheduler).__name__,
+                "steps": c.steps, "guidance_scale": c.guidance_scale, "negative_prompt": c.negative_prompt,
+                "gen_height": c.height, "gen_width": c.width, "dtype": c.dtype,
+                "safety_checker": c.safety_checker, "compile": c.compile, "attention": self.attention,
+                "max_tokens": self.max_tokens}
+
+    def __call__(self, pixels, pair_ids, captions=None):
+        captions = captions if captions is not None else [None] * len(pixels)
+        out: list = [None] * len(pixels)
+        todo = []
+        for i, cap in enumerate(captions):
+            if cap is None or not str(cap).strip():
+                self.count("no_caption")
+                out[i] = DropSample("no_caption", "the real has no caption and the recipe has no captioner: "
+                                    "add a `captioner:` section to caption it")
+            else:
+                todo.append(i)
+        for start in range(0, len(todo), self.cfg.batch_size):
+            chunk = todo[start : start + self.cfg.batch_size]
+            try:
+                res = self._generate([captions[i] for i in chunk], [pair_ids[i] for i in chunk])
+            except Exception:  # noqa: BLE001 - isolate the poison prompt: retry one by one
+                res = []
+                for i in chunk:
+                    try:
+                        res.append(self._generate([captions[i]], [pair_ids[i]])[0])
+                    except Exception as e:  # noqa: BLE001
+                        res.append(DropSample("generator_error", f"{self.kind}: {type(e).__name__}: {e}"))
+            for i, r in zip(chunk, res):
+                out[i] = r if isinstance(r, DropSample) else self._fit(r, pixels[i], pair_ids[i])
+        return out
+
+    # --- steps -----------------------------------------------------------------------------------
+    def prompt_info(self, prompt: str) -> dict:
+        """Token count and truncation as the pipeline's tokenizer sees `prompt`."""
+        tok = self.pipe.tokenizer
+        ids = tok(prompt, truncation=False, add_special_tokens=True, verbose=False).input_ids
+        info = {"prompt": prompt, "prompt_tokens": len(ids), "truncated": len(ids) > self.max_tokens}
+        if info["truncated"]:  # the pipeline keeps BOS + the first max-2 tokens + EOS
+            info["prompt_used"] = tok.decode(ids[1 : self.max_tokens - 1], skip_special_tokens=True)
+        return info
+
+    def _generate(self, prompts: list[str], pair_ids: list[str]) -> list:
+        import torch
+
+        seeds = [derive_seed(self.recipe.seed, pid, self.name) for pid in pair_ids]
+        gens = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
+        c = self.cfg
+        with torch.inference_mode():
+            res = self.pipe(prompts, negative_prompt=[c.negative_prompt] * len(prompts) if c.negative_prompt else None,
+                            num_inference_steps=c.steps, guidance_scale=c.guidance_scale, height=c.height,
+                            width=c.width, generator=gens, output_type="np", return_dict=True)
+        images = np.asarray(res.images, dtype=np.float32)
+        flagged = res.nsfw_content_detected or [False] * len(prompts)
+        out = []
+        for img, bad, prompt, seed in zip(images, flagged, prompts, seeds):
+            if bad:
+                self.count("nsfw_filtered")
+                out.append(DropSample("nsfw_filtered", f"{self.kind}: the safety checker flagged the output"))
+                continue
+            if not np.isfinite(img).all():
+                self.count("nonfinite_output")
+                out.append(DropSample("generator_nonfinite", f"{self.kind}: NaN/inf in the output ({c.dtype})"))
+                continue
+            u8 = np.ascontiguousarray((img * 255).round().astype(np.uint8))  # VaeImageProcessor.numpy_to_pil
+            self.count("truncated_prompts", 0)
+            info = {"seed": seed, **self.prompt_info(prompt)}
+            if info["truncated"]:
+                self.count("truncated_prompts")
+            out.append(Fake(u8, info))
+        return out
+
+    def _fit(self, fake: Fake, real: np.ndarray, pair_id: str) -> Fake:
+        """Bring the generated image to the real's size with the reals' own geometry code."""
+        from PIL import Image
+
+        from ..transforms.align import align, cover_crop
+
+        img = self.recipe.image
+        h, w = real.shape[:2]
+        rng = rng_for(self.recipe.seed, pair_id, "crop") if img.crop == "random" else None
+        pil = Image.fromarray(fake.pixels, "RGB")
+        if img.size is not None and (h, w) == (img.size, img.size):
+            arr, info = align(pil, size=img.size, resize_filter=img.resize_filter, crop=img.crop, rng=rng)
+        else:  # image.size: null keeps each real's native size: cover it, then the same crop rule
+            arr, info = cover_crop(pil, width=w, height=h, resize_filter=img.resize_filter, crop=img.crop, rng=rng)
+        fit = {k: info[k] for k in ("scaled_width", "scaled_height", "crop_box")}
+        return Fake(arr, {**fake.provenance, "fit": fit})
+
+
+def _check(cfg: Text2ImageConfig) -> None:
+    """Raise ValueError("key: message") for a value that cannot work (the recipe names the section)."""
+    if cfg.scheduler != "default" and cfg.scheduler not in SCHEDULERS:
+        import difflib
+
+        hint = difflib.get_close_matches(cfg.scheduler, list(SCHEDULERS), n=1)
+        raise ValueError(f"scheduler: unknown scheduler {cfg.scheduler!r}" + (
+            f" (did you mean {hint[0]!r}?)" if hint else f" (known: default, {', '.join(SCHEDULERS)})"))
+    if cfg.safety_checker not in ("off", "on"):
+        raise ValueError(f"safety_checker: must be off or on, got {cfg.safety_checker!r}")
+    for key in ("steps", "batch_size"):
+        if getattr(cfg, key) < 1:
+            raise ValueError(f"{key}: must be at least 1, got {getattr(cfg, key)}")
+    for key in ("height", "width"):
+        if getattr(cfg, key) < 8 or getattr(cfg, key) % 8:
+            raise ValueError(f"{key}: must be a positive multiple of 8, got {getattr(cfg, key)}")
+    if cfg.dtype not in ("float32", "fp32", "float16", "fp16", "bfloat16", "bf16"):
+        raise ValueError(f"dtype: unknown dtype {cfg.dtype!r} (known: float32, bfloat16, float16)")
+
+
+def _weights_hash(pipe) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in ("unet", "vae", "text_encoder"):
+        h.update(f"{name}:{state_dict_sha256(getattr(pipe, name))}".encode())
+    return h.hexdigest()
