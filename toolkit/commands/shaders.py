@@ -58,7 +58,9 @@ def run(args) -> int:
         return 0
     from ..shaders.sheet import contact_sheet
 
-    problems = contact_sheet(src, args.contact_sheet, size=args.size, columns=args.columns, index=args.index)
+    png, problems = contact_sheet(src, size=args.size, columns=args.columns, index=args.index)
+    with open(args.contact_sheet, "wb") as fh:
+        fh.write(png)
     print(f"wrote {args.contact_sheet}: {len(progs)} programs, {len(problems)} with problems", file=sys.stderr)
     for key, why in problems.items():
         print(f"  {key}: {why}", file=sys.stderr)

@@ -3,7 +3,7 @@ teach a detector nothing, and NaN pixels are driver-defined garbage).
 
 Checks, in order, each a reason counted by the build:
   shader_nan            more than 1% of the pixels were NaN or infinite before quantisation;
-  degenerate_constant   the standard deviation of the 8-bit frame is below 4 levels (near-constant);
+  degenerate_constant   no channel of the 8-bit frame has a standard deviation of 4 levels (near-constant);
   degenerate_one_colour one exact RGB value covers more than 75% of the pixels (a flat background
                         with a small pattern in a corner).
 """
@@ -20,7 +20,7 @@ MAX_ONE_COLOUR = 0.75
 def degenerate_reason(rgb8: np.ndarray, nonfinite_fraction: float = 0.0) -> str | None:
     if nonfinite_fraction > MAX_NONFINITE:
         return "shader_nan"
-    if float(rgb8.astype(np.float32).std()) < MIN_STD:
+    if float(rgb8.reshape(-1, 3).astype(np.float32).std(axis=0).max()) < MIN_STD:
         return "degenerate_constant"
     flat = rgb8.reshape(-1, 3).astype(np.uint32)
     packed = (flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2]

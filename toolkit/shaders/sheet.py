@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -9,8 +11,11 @@ from ..errors import DropSample
 from ..sample import RealRef
 
 
-def contact_sheet(source, path: str, size: int = 96, columns: int = 10, index: int = 0) -> dict[str, str]:
-    """Render sample `index` of every program of a ShadersSource into a grid; return {key: problem}."""
+def contact_sheet(source, size: int = 96, columns: int = 10, index: int = 0) -> tuple[bytes, dict[str, str]]:
+    """Render sample `index` of every program of a ShadersSource into a labelled grid.
+
+    Returns (PNG bytes, {program key: problem}). Problems: compile error (red tile), shader_timeout,
+    or a degenerate frame (drawn anyway, with an orange border)."""
     from .uniforms import draw_builtin, draw_shadertoy
 
     progs = list(source.programs().values())
@@ -45,8 +50,9 @@ def contact_sheet(source, path: str, size: int = 96, columns: int = 10, index: i
         if border:
             draw.rectangle([x0 - 2, y0 - 2, x0 + size + 1, y0 + size + 1], outline=border, width=2)
         draw.text((x0, y0 + size + 1), prog.name[: max(4, size // 6)], fill=(220, 220, 220), font=font)
-    sheet.save(path, optimize=True)
-    return problems
+    buf = io.BytesIO()
+    sheet.save(buf, format="PNG", optimize=True)
+    return buf.getvalue(), problems
 
 
 def _raw(source, prog, uniforms, size):

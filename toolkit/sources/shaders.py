@@ -65,6 +65,7 @@ class ShadersSource(Source):
             raise ToolkitError(f"reals.width/height: at least 8 pixels, got {self.width}x{self.height}")
         self._progs: dict | None = None
         self._sandbox = None
+        self._usable: list | None = None
         self.failed: dict[str, str] = {}  # program key -> GL log
 
     # --- programs ------------------------------------------------------------------------------
@@ -102,9 +103,14 @@ class ShadersSource(Source):
         return self._sandbox
 
     def usable_programs(self) -> list:
-        """Compile and link every selected program once; report, skip and count the failures."""
+        """Compile and link every selected program once; report, skip and count the failures.
+
+        The order interleaves families (first program of each family, then the second, ...) so a
+        build of fewer samples than programs still spans every family."""
         from ..shaders.sandbox import CompileFailed, SandboxCrash, SandboxTimeout
 
+        if self._usable is not None:
+            return self._usable
         ok = []
         for key, prog in self.programs().items():
             try:
@@ -119,7 +125,13 @@ class ShadersSource(Source):
                 self._fail(key, "shader_compile_error", str(e))
                 continue
             ok.append(prog)
-        return ok
+        rank: dict[str, int] = {}
+        order = []
+        for p in ok:  # ok is sorted by (family, name)
+            rank[p.family] = rank.get(p.family, -1) + 1
+            order.append((rank[p.family], p.family, p.name, p))
+        self._usable = [t[-1] for t in sorted(order, key=lambda t: t[:3])]
+        return self._usable
 
     def _fail(self, key: str, reason: str, log: str) -> None:
         self.failed[key] = log
@@ -135,6 +147,7 @@ class ShadersSource(Source):
         if not progs and self.cfg.count:
             raise ToolkitError(f"reals (shaders): none of the {len(self.programs())} programs compiled "
                                f"(first: {next(iter(self.failed.items()))[0]})")
+        self._write_card_meta()
         n = len(progs)
         for i in range(self.cfg.count):
             prog, j = progs[i % n], i // n
@@ -147,6 +160,21 @@ class ShadersSource(Source):
             yield RealRef(origin=f"shader://{prog.key}#i={j}", caption=caption,
                           meta={"program": prog.key, "index": j, "digest": prog.digest, "uniforms": uniforms,
                                 "width": self.width, "height": self.height, "supersample": self.cfg.supersample})
+
+    def _write_card_meta(self) -> None:
+        """meta/shaders/card.json (the card's "Shader reals" section) and a contact sheet of sample 0
+        of every usable program, written when the build is planned."""
+        if not self.recipe.output or not self.cfg.count:
+            return
+        from ..shaders.sheet import contact_sheet
+        from ..store.atomic import Output
+
+        out = Output(self.recipe.output)
+        png, problems = contact_sheet(self, size=64, columns=12)
+        out.write_bytes("meta/shaders/contact_sheet.png", png)
+        out.write_json("meta/shaders/card.json", {**self.describe(), "contact_sheet": "meta/shaders/contact_sheet.png",
+                                                  "sheet_problems": problems,
+                                                  "program_list": sorted(self.programs())})
 
     def read(self, ref: RealRef) -> bytes:
         rgb = self.render_ref(ref)
