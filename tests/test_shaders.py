@@ -111,11 +111,12 @@ def test_supersampling_is_a_box_filter(tmp_path):
     assert img.size == (64, 64)
 
 
-def test_same_seed_same_bytes_in_a_fresh_renderer(tmp_path):
+def test_same_seed_same_bytes_in_a_fresh_renderer(tmp_path, monkeypatch):
     src = _source(tmp_path, programs=["raymarch/spheres_plane", "fractal/julia", "warp/iq_warp"], count=6)
     refs = list(src.list())
     first = [src.read(r) for r in refs]
     assert len(set(first)) == 6  # samples of one program differ
+    monkeypatch.setenv("LP_NUM_THREADS", "1")  # llvmpipe's tiling must not depend on its thread count
     again = _source(tmp_path, programs=["raymarch/spheres_plane", "fractal/julia", "warp/iq_warp"], count=6)
     refs2 = list(again.list())
     assert [r.meta for r in refs2] == [r.meta for r in refs]
@@ -144,7 +145,7 @@ def test_degenerate_frames_are_rejected_with_a_reason(tmp_path, cli):
     assert degenerate_reason(noisy) is None
     assert degenerate_reason(np.full((32, 32, 3), 7, np.uint8)) == "degenerate_constant"
     assert degenerate_reason(noisy, nonfinite_fraction=0.5) == "shader_nan"
-    write(tmp_path / "user", "flat", "nan", "mostly_flat", "rings")
+    write(tmp_path / "user", "flat", "nan", "mostly_flat", "rings", "broken")
     out = tmp_path / "out"
     code, _, err = cli("make", ROOT / "recipes" / "shaders.yaml", "--out", out, "reals.builtin=false",
                        f"reals.user_dir={tmp_path / 'user'}", "reals.count=8", "reals.supersample=1",
@@ -152,8 +153,11 @@ def test_degenerate_frames_are_rejected_with_a_reason(tmp_path, cli):
                        "runner.progress=false")
     assert code == 0, err
     summary = json.loads((out / "meta" / "summary.json").read_text())
-    assert summary["dropped"] == {"degenerate_constant": 2, "shader_nan": 2, "degenerate_one_colour": 2}
+    assert summary["dropped"] == {"degenerate_constant": 2, "shader_nan": 2, "degenerate_one_colour": 2,
+                                  "shader_compile_error": 1}
     assert summary["pairs"] == 2
+    card = (out / "README.md").read_text()
+    assert "- `user/broken`: 0:2(14): error:" in card  # name + the last line of its GL log
     logged = {d["origin"] for d in summary["drop_log"]}
     assert "shader://user/flat#i=1" in logged
 

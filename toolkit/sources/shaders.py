@@ -209,10 +209,11 @@ class ShadersSource(Source):
 
     def describe(self) -> dict:
         progs = self.programs()
+        usable = self._usable if self._usable is not None else list(progs.values())
         fams: dict[str, int] = {}
-        for p in progs.values():
+        for p in usable:
             fams[p.family] = fams.get(p.family, 0) + 1
-        out = {"kind": self.kind, "programs": len(progs), "families": fams,
+        out = {"kind": self.kind, "programs_selected": len(progs), "programs": len(usable), "families": fams,
                "size": [self.width, self.height], "supersample": self.cfg.supersample,
                "time_limit_s": self.cfg.time_limit_s, "failed_programs": dict(self.failed)}
         if self._sandbox is not None and self._sandbox.info:
