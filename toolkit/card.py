@@ -24,6 +24,7 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from . import __version__
+from .errors import ToolkitError
 from .sample import LABELS, hf_features
 from .store.layout import CARD_FILE, RECIPE_FILE, SUMMARY_FILE
 
@@ -47,9 +48,17 @@ def _source_datasets(source: dict) -> list[str]:
     return ["original"]
 
 
+def _recipe_order(recipe, summary: dict) -> dict:
+    """Splits in the recipe's order (the stored summary.json has sorted keys; the card must not change)."""
+    splits = summary["splits"]
+    order = [s for s in recipe.split if s in splits] + [s for s in splits if s not in recipe.split]
+    return {**summary, "splits": {s: splits[s] for s in order}}
+
+
 def card_metadata(recipe, summary: dict, source: dict | None = None, lic: dict | None = None) -> dict:
     from .card_license import license_info
 
+    summary = _recipe_order(recipe, summary)
     source = source or {"kind": recipe.reals.kind}
     lic = lic or license_info(source)
     splits = [s for s, v in summary["splits"].items() if v["rows"] > 0]
@@ -119,8 +128,18 @@ def card_context(recipe, summary: dict, out=None, load_path: str | None = None, 
     from .card_license import license_info
     from .environment import ENV_FILE, capture
 
+    from .figures import INFO_FILE
+
+    summary = _recipe_order(recipe, summary)
     source = describe_source(recipe)
     lic = license_info(source)
+    if stats is None and out is not None:
+        from .dataset_stats import collect_stats
+
+        stats = collect_stats(out)
+    figures = figures or _opt_json(out, INFO_FILE)
+    if figures is None:
+        raise ToolkitError("the card's figures are missing (meta/figures/figures.json); run `toolkit card OUT`")
     environment = environment or _opt_json(out, ENV_FILE) or capture()
     models = []
     for name, p in summary.get("generators", {}).items():

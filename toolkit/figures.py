@@ -25,6 +25,7 @@ from .store.manifest import planned_shards
 FIG_DIR = "meta/figures"
 GRID_FILE = f"{FIG_DIR}/sample_grid.png"
 HIST_FILE = f"{FIG_DIR}/histograms.png"
+INFO_FILE = f"{FIG_DIR}/figures.json"
 DIFF_GAIN = 8  # |real - fake| is multiplied by this (then clipped to 255) to make it visible
 CELL = 128
 PAD = 4
@@ -165,8 +166,10 @@ def write_figures(out, stats: dict, grid_pairs: int = 6, psnr_pairs: int = 64) -
     out.write_bytes(GRID_FILE, grid_png(pairs[:grid_pairs]))
     out.write_bytes(HIST_FILE, histograms_png(stats, psnrs))
     finite = [p for p in psnrs if math.isfinite(p)]
-    return {"grid": GRID_FILE, "histograms": HIST_FILE, "grid_pairs": min(grid_pairs, len(pairs)),
+    info = {"grid": GRID_FILE, "histograms": HIST_FILE, "grid_pairs": min(grid_pairs, len(pairs)),
             "diff_gain": DIFF_GAIN,
             "psnr": {"pairs": len(psnrs), "median": round(float(np.median(finite)), 2) if finite else None,
                      "min": round(min(finite), 2) if finite else None,
                      "max": round(max(finite), 2) if finite else None}}
+    out.write_json(INFO_FILE, info)  # so a re-render of the card (e.g. for a push) needs no decoding
+    return info
