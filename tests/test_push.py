@@ -267,3 +267,49 @@ def test_push_to_s3_on_a_moto_server(built, tmp_path, capsys, monkeypatch):
             assert any("test-00000-of-00001" in p for p in verify_manifest(url, opts))
     finally:
         server.stop()
+
+
+def test_unusable_url_is_one_line(built, cli):
+    code, _, err = cli("push", built, "--to", "memory://x/y", "--storage-options", "{not json")
+    assert code == 2 and "--storage-options: not valid JSON" in err
+    code, _, err = cli("push", built, "--to", "nosuchproto://bucket/x")
+    assert code == 2 and "nosuchproto://bucket/x" in err and "Traceback" not in err
+    try:
+        import s3fs  # noqa: F401
+    except ImportError:
+        code, _, err = cli("push", built, "--to", "s3://bucket/x")
+        assert code == 2 and "s3fs" in err and err.count("\n") == 1
+
+
+def test_publish_a_folder_build_with_drops_native_sizes_and_empty_shards(cli, tmp_path, tiny_vae):
+    """Bad files dropped (a shard may end with no rows and no parquet), native sizes, a folder source
+    whose licence the toolkit cannot know: the card says so, and the copy loads and verifies."""
+    import yaml
+    from bad_files import write_bad_files
+    from datasets import load_dataset
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    expected = write_bad_files(folder)
+    recipe = {"name": "bad-input", "seed": 1, "reals": {"kind": "folder", "path": str(folder)},
+              "image": {"size": None, "min_size": 32},
+              "fakes": [{"kind": "vae_roundtrip", "model": tiny_vae, "subfolder": None, "latent": "mode"}],
+              "split": {"train": 0.5, "test": 0.5},
+              "runner": {"scheduler": "synchronous", "shard_size": 1, "progress": False}}
+    rpath = tmp_path / "r.yaml"
+    rpath.write_text(yaml.safe_dump(recipe))
+    out = tmp_path / "out"
+    assert cli("make", rpath, "--out", out)[0] == 0
+    markers = [json.loads(p.read_text()) for p in (out / "meta/shards").glob("*.json")]
+    assert any(m["file"] is None for m in markers)  # shard_size 1 + dropped files: empty shards exist
+    text = (out / "README.md").read_text()
+    assert "license_name: unknown-rights" in text and "Research use only" in text
+    for reason in {r for r in expected.values() if r}:
+        assert f"| `{reason}` |" in text
+    target = tmp_path / "target"
+    code, stdout, err = cli("push", out, "--to", f"file://{target}")
+    assert code == 0, err
+    assert verify_manifest(f"file://{target}") == []
+    summary = json.loads((out / "meta/summary.json").read_text())
+    ds = load_dataset(str(target))
+    assert {s: ds[s].num_rows for s in ds} == {s: v["rows"] for s, v in summary["splits"].items() if v["rows"]}

@@ -146,7 +146,7 @@ def card_context(recipe, summary: dict, out=None, load_path: str | None = None, 
         models.append({"name": name, **p, "standin": p.get("model") == STANDIN_MODEL,
                        "counters": summary.get("generator_counters", {}).get(name, {})})
     n_gen = max(1, len(models))
-    balanced = stats is not None and all(
+    balanced = stats is not None and bool(models) and all(
         v.get("fake", 0) == n_gen * v.get("real", 0)
         for table in (stats["augment_by_label"], stats["format_by_label"]) for v in table.values())
     augment_ops = {k: (dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v)

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 import pyarrow.parquet as pq
 
 from .sample import LABELS
-from .store.manifest import planned_shards
+from .store.manifest import data_files
 
 COLUMNS = ["label", "source", "format", "augment", "width", "height", "pair_id"]
 
@@ -49,7 +49,7 @@ def collect_stats(out) -> dict:
     sides = {lab: Counter() for lab in LABELS}
     pair_sizes: dict = defaultdict(set)
     pair_splits: dict = defaultdict(set)
-    for rel in planned_shards(out):
+    for rel in data_files(out):
         split = rel.split("/")[1].rsplit("-", 3)[0]
         with out.fs.open(out.path(rel), "rb") as f:
             t = pq.read_table(f, columns=COLUMNS)

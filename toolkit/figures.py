@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
 from .sample import LABELS
-from .store.manifest import planned_shards
+from .store.manifest import data_files
 
 FIG_DIR = "meta/figures"
 GRID_FILE = f"{FIG_DIR}/sample_grid.png"
@@ -37,7 +37,7 @@ def read_pairs(out, max_pairs: int = 8, per_shard: int | None = None) -> list[di
 
     Takes the first pairs of each shard in turn (test split first when there is one), so a grid shows
     several shards' content without reading whole shards."""
-    files = planned_shards(out)
+    files = data_files(out)
     files = sorted(files, key=lambda r: (not r.startswith("data/test-"), files.index(r)))
     per_shard = per_shard or max(1, math.ceil(max_pairs / max(1, len(files))))
     pairs: list[dict] = []

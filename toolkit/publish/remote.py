@@ -49,7 +49,14 @@ def push_to_url(output: str, url: str, storage_options: dict | None = None, dry_
             for line in describe_files(staged):
                 echo(line)
             return 0
-        return _copy_and_verify(staged, url, storage_options, overwrite, echo)
+        try:
+            return _copy_and_verify(staged, url, storage_options, overwrite, echo)
+        except ToolkitError:
+            raise
+        except Exception as e:  # noqa: BLE001 - one line naming the URL, not a client library traceback
+            first = (str(e).strip().splitlines() or [""])[0][:300]
+            raise ToolkitError(f"{url}: copy failed: {type(e).__name__}: {first} "
+                               "(re-run the same command to retry)") from None
     finally:
         staged.cleanup()
 

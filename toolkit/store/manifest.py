@@ -32,7 +32,6 @@ from .layout import BUILD_FILE, CARD_FILE, RECIPE_FILE, SUMMARY_FILE, marker_fil
 MANIFEST_FILE = "meta/manifest.json"
 MANIFEST_VERSION = 1
 _CHUNK = 1 << 20
-_SHARD_RE = re.compile(r"^data/(?P<split>[A-Za-z0-9_.]+)-(?P<i>\d{5})-of-(?P<n>\d{5})\.parquet$")
 
 
 def _walk(out: Output, rel: str) -> list[str]:
@@ -50,13 +49,26 @@ def _walk(out: Output, rel: str) -> list[str]:
     return sorted(found)
 
 
-def planned_shards(out: Output) -> list[str]:
-    """The data files the build plan names (meta/build.json), in plan order."""
+def planned_shards(out: Output) -> list[tuple[str, int, int]]:
+    """(split, index, total) of every shard the build plan names (meta/build.json), in plan order."""
     build = out.read_json(BUILD_FILE)
-    files = []
+    shards = []
     for name, total in build.get("shards", {}).items():
         split, index = name.rsplit("-", 1)
-        files.append(shard_file(split, int(index), int(total)))
+        shards.append((split, int(index), int(total)))
+    return shards
+
+
+def data_files(out: Output) -> list[str]:
+    """The parquet files of a build: those its completion markers name. A shard whose every pair was
+    dropped has a marker and no file (parquet readers reject 0-row files)."""
+    files = []
+    for split, index, _ in planned_shards(out):
+        mrel = marker_file(split, index)
+        if out.exists(mrel):
+            rel = out.read_json(mrel).get("file")
+            if rel:
+                files.append(rel)
     return files
 
 
@@ -69,25 +81,26 @@ def check_build(out: Output) -> list[str]:
     if problems:
         raise ToolkitError(f"{out.url}: not a finished toolkit build ({'; '.join(problems)}); "
                            "run `toolkit make` to completion first")
-    planned = planned_shards(out)
     build = out.read_json(BUILD_FILE)
     present = set(_walk(out, "data"))
-    for rel in planned:
-        m = _SHARD_RE.match(rel)
-        split, index = m["split"], int(m["i"])
-        mrel = marker_file(split, index)
-        if rel not in present:
-            problems.append(f"shard {rel} missing")
-            continue
+    expected = []
+    for split, index, total in planned_shards(out):
+        rel, mrel = shard_file(split, index, total), marker_file(split, index)
         if not out.exists(mrel):
-            problems.append(f"shard {rel} has no completion marker {mrel}")
+            problems.append(f"shard {rel} missing" if rel not in present
+                            else f"shard {rel} has no completion marker {mrel}")
             continue
         marker = out.read_json(mrel)
+        if marker.get("file") is None and marker.get("rows", 0) == 0:
+            continue  # every pair of this shard was dropped (counted in the summary): no file
+        expected.append(rel)
         if marker.get("file") != rel:
             problems.append(f"{mrel} names {marker.get('file')}, the plan names {rel}")
-        elif marker.get("sha256") and sha256_file(out.fs, out.path(rel))[0] != marker["sha256"]:
+        elif rel not in present:
+            problems.append(f"shard {rel} missing")
+        elif sha256_file(out.fs, out.path(rel))[0] != marker.get("sha256"):
             problems.append(f"{rel}: sha256 differs from the one its marker {mrel} recorded")
-    stray = sorted(present - set(planned))
+    stray = sorted(present - set(expected))
     if stray:
         problems.append(f"data/ holds {len(stray)} file(s) the build plan does not name "
                         f"({', '.join(stray[:3])}{' ...' if len(stray) > 3 else ''}); a data/<split>-* "
@@ -99,12 +112,12 @@ def check_build(out: Output) -> list[str]:
         problems.append("meta/summary.json is older than the build plan (re-run `toolkit make`)")
     if problems:
         raise ToolkitError(f"{out.url}: incomplete build, refusing to publish: {'; '.join(problems)}")
-    return publishable_files(out, planned)
+    return publishable_files(out, expected)
 
 
 def publishable_files(out: Output, planned: list[str] | None = None) -> list[str]:
-    """README.md, recipe.yaml, the planned shards, meta/** (not the manifest itself, not `_` folders)."""
-    planned = planned if planned is not None else planned_shards(out)
+    """README.md, recipe.yaml, the shards, meta/** (not the manifest itself, not `_` folders)."""
+    planned = planned if planned is not None else data_files(out)
     meta = [r for r in _walk(out, "meta") if r != MANIFEST_FILE]
     return sorted([CARD_FILE, RECIPE_FILE, *planned, *meta])
 
@@ -163,5 +176,6 @@ def url_to_fs(url: str, storage_options: dict | None = None):
     """fsspec filesystem for a URL, with a one-line error when its protocol's package is missing."""
     try:
         return fsspec.core.url_to_fs(url, **(storage_options or {}))
-    except ImportError as e:
-        raise ToolkitError(f"{url}: cannot open this URL ({e})") from None
+    except (ImportError, TypeError, ValueError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ToolkitError(f"{url}: cannot open this URL ({first})") from None
