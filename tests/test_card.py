@@ -148,3 +148,33 @@ def test_validation_catches_a_wrong_card(built):
     no_name = re.sub(r"\nlicense_name: .*", "", text, count=1)
     assert any("license_name" in p for p in validate_card(no_name, files))
     assert any("sample_grid.png" in p for p in validate_card(text, [f for f in files if "sample_grid" not in f]))
+
+
+def test_laion_card_states_unknown_rights_research_only_and_download_stats(built, tmp_path_factory, tmp_path):
+    """A LAION-sourced build (its recipe and stats file stand in for a download; no network here)."""
+    out = demo_copy(tmp_path_factory, tmp_path)
+    recipe = yaml.safe_load((out / "recipe.yaml").read_text())
+    url_list = "hf://datasets/laion/relaion2B-en-research-safe/part-00000.parquet"
+    recipe["reals"] = {"kind": "laion", "url_list": url_list, "count": 100}
+    (out / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    stats = {"url_list": url_list, "files": [url_list], "columns": ["url", "caption"], "rows_read": 100,
+             "filters": {}, "dropped_before_download": {"filter_too_small": 7},
+             "downloaded": {"urls": 93, "img2dataset": "1.47.0", "totals": {"successes": 71},
+                            "messages": {}, "shards": {}},
+             "dropped_downloading": {"http_404": 20, "timeout": 2}, "dropped_after_download": {},
+             "dropped": {"filter_too_small": 7, "http_404": 20, "timeout": 2}, "kept": 71,
+             "download_success_rate": 0.7634, "formats": {"jpeg": 60, "png": 11},
+             "jpeg_quality": {"min": 50, "median": 85.0, "max": 100, "histogram": {}}, "note": ""}
+    (out / "meta/laion").mkdir()
+    (out / "meta/laion/stats.json").write_text(json.dumps(stats))
+    text = refresh_card(str(out))
+    meta = front_matter(text)
+    assert meta["license"] == "other"
+    assert meta["license_name"] == "laion-derived-unknown-rights-research-only"
+    assert meta["source_datasets"] == ["extended|laion/relaion2B-en-research-safe"]
+    assert "research-only" in meta["tags"] and "reals-laion" in meta["tags"]
+    assert "Research use only" in text and "**unknown**" in text
+    assert "download success rate 0.7634" in text and "`http_404` 20" in text and "median 85.0" in text
+    lic = (out / "meta/LICENSE.md").read_text()
+    assert "unknown per image" in lic and "research" in lic
+    assert validate_card(text, publishable_files(Output(str(out))) + [MANIFEST_FILE]) == []
