@@ -139,8 +139,18 @@ def test_hub_dry_run_lists_files_and_settings_and_never_the_token(built, tmp_pat
             assert FAKE_TOKEN.encode() not in f.read_bytes(), f
 
 
+def _check_signature(name: str, *args, **kw) -> None:
+    """Every call must be valid for the installed huggingface_hub.HfApi (catches API drift)."""
+    import inspect
+
+    from huggingface_hub import HfApi
+
+    inspect.signature(getattr(HfApi, name)).bind(None, *args, **kw)
+
+
 class RecordingHfApi:
-    """Stands in for huggingface_hub.HfApi: records calls, keeps what upload_folder was given."""
+    """Stands in for huggingface_hub.HfApi (no network here): checks each call against the real
+    signature, records it, and keeps what upload_folder was given."""
 
     calls: list = []
     uploaded: dict = {}
@@ -149,16 +159,20 @@ class RecordingHfApi:
         self.token = token
 
     def create_repo(self, repo_id, **kw):
+        _check_signature("create_repo", repo_id, **kw)
         self.calls.append(("create_repo", repo_id, kw))
         return f"https://huggingface.co/datasets/{repo_id}"
 
     def repo_info(self, repo_id, **kw):
+        _check_signature("repo_info", repo_id, **kw)
         return SimpleNamespace(private=True)
 
     def create_branch(self, repo_id, **kw):
+        _check_signature("create_branch", repo_id, **kw)
         self.calls.append(("create_branch", repo_id, kw))
 
     def upload_folder(self, **kw):
+        _check_signature("upload_folder", **kw)
         self.calls.append(("upload_folder", kw["repo_id"], {k: v for k, v in kw.items() if k != "folder_path"}))
         root = Path(kw["folder_path"])
         RecordingHfApi.uploaded = {f: (root / f).read_bytes() for f in files_under(root)}
@@ -167,6 +181,7 @@ class RecordingHfApi:
         return SimpleNamespace(pr_url=None)
 
     def list_repo_tree(self, repo_id, **kw):
+        _check_signature("list_repo_tree", repo_id, **kw)
         for path, data in self.uploaded.items():
             if path.endswith(".parquet") or path.endswith(".png"):
                 yield SimpleNamespace(path=path, size=len(data), blob_id="x",
@@ -174,6 +189,7 @@ class RecordingHfApi:
             else:
                 blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
                 yield SimpleNamespace(path=path, size=len(data), blob_id=blob, lfs=None)
+        yield SimpleNamespace(path="data", tree_id="t")  # folders have no size
 
 
 def test_hub_push_creates_repo_then_uploads_the_staged_folder(built, tmp_path_factory, tmp_path, cli,
@@ -195,6 +211,8 @@ def test_hub_push_creates_repo_then_uploads_the_staged_folder(built, tmp_path_fa
     assert 'load_dataset("my-org/demo")' in RecordingHfApi.uploaded["README.md"].decode()
     assert "verified: " in stdout
     assert FAKE_TOKEN not in stdout + err
+    assert not any(FAKE_TOKEN.encode() in data for data in RecordingHfApi.uploaded.values())
+    assert not any(FAKE_TOKEN.encode() in f.read_bytes() for f in out.rglob("*") if f.is_file())
     assert not (out / "_push").exists()
     # --create-pr with --revision is refused in one line; --create-pr alone opens a PR
     code, _, err = cli("push", out, "--hub", "my-org/demo", "--create-pr", "--revision", "v1")
@@ -203,6 +221,17 @@ def test_hub_push_creates_repo_then_uploads_the_staged_folder(built, tmp_path_fa
     code, stdout, err = cli("push", out, "--hub", "my-org/demo", "--create-pr")
     assert code == 0, err
     assert RecordingHfApi.calls[-1][2]["create_pr"] is True and "pull request" in stdout
+
+    class Corrupting(RecordingHfApi):  # the Hub ends up with different bytes: verification says so
+        def list_repo_tree(self, repo_id, **kw):
+            for e in super().list_repo_tree(repo_id, **kw):
+                if getattr(e, "lfs", None) is not None:
+                    e.lfs = SimpleNamespace(sha256="0" * 64)
+                yield e
+
+    monkeypatch.setattr(hub, "hf_api", Corrupting)
+    code, stdout, err = cli("push", out, "--hub", "my-org/demo")
+    assert code == 1 and "VERIFY FAILED" in stdout
 
 
 def test_hub_errors_are_one_line_and_scrub_the_token(built, tmp_path_factory, tmp_path, cli, monkeypatch):
