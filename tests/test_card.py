@@ -124,9 +124,9 @@ def test_figures_are_fast(built, tmp_path_factory, tmp_path):
 
     out = Output(str(demo_copy(tmp_path_factory, tmp_path)))
     write_figures(out, collect_stats(out))  # warm imports (matplotlib)
-    t0 = time.time()
+    t0 = time.process_time()  # CPU time: the machine is shared, wall time would measure the neighbours
     info = write_figures(out, collect_stats(out))
-    assert time.time() - t0 < 2.0
+    assert time.process_time() - t0 < 2.0  # ~0.25 s CPU here
     assert info["psnr"]["pairs"] == 12 and info["grid_pairs"] == 6
 
 

@@ -89,8 +89,10 @@ def _cell(arr: np.ndarray) -> Image.Image:
 def grid_png(pairs: list[dict]) -> bytes:
     """real | fake | |diff| x GAIN for each pair (one column group per fake generator)."""
     n_fakes = max((len(p["fakes"]) for p in pairs), default=1)
-    titles = ["real"] + [t for i in range(n_fakes) for t in (f"fake {i + 1}" if n_fakes > 1 else "fake",
-                                                              f"|real-fake| x{DIFF_GAIN}")]
+    names = next((([f["source"] for f in p["fakes"]]) for p in pairs if len(p["fakes"]) == n_fakes), [])
+    titles = ["real"] + [t for i in range(n_fakes)
+                         for t in (f"fake: {names[i]}" if n_fakes > 1 and i < len(names) else "fake",
+                                   f"|real-fake| x{DIFF_GAIN}")]
     cols = len(titles)
     w = cols * (CELL + PAD) + PAD
     h = HEADER + max(1, len(pairs)) * (CELL + PAD) + PAD
