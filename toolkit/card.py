@@ -1,5 +1,11 @@
 """The dataset card (README.md): YAML metadata that makes `load_dataset(OUT)` find the splits, and a
-body that says what the dataset is.
+body that lets a researcher trust the dataset at a glance (what it is, how the build meets the
+alignment contract, the recipe, versions, models, counts, drops, figures, licence, how to load,
+citations).
+
+Everything the card says is read from the build folder (recipe.yaml, meta/summary.json, the shard
+markers, the parquet columns, meta/environment.json, meta/laion/stats.json), so `toolkit card OUT`
+re-renders the same card from disk at any time.
 
 Sections filled by later stages (detector results, the shortcut audit, ...) are pluggable: a template
 `cards/sections/NAME.md.j2` is rendered with `data` = the JSON in `OUT/meta/NAME/card.json` when that
@@ -9,16 +15,21 @@ writes that JSON and calls `refresh_card(OUT)`; no stage edits another's templat
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
+import re
 from pathlib import Path
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from . import __version__
-from .sample import hf_features
-from .store.layout import CARD_FILE
+from .errors import ToolkitError
+from .sample import LABELS, hf_features
+from .store.layout import CARD_FILE, RECIPE_FILE, SUMMARY_FILE
 
 TEMPLATES = Path(__file__).resolve().parent / "cards"
+STANDIN_MODEL = "builtin:standin_vae"
 
 
 def size_category(n: int) -> str:
@@ -29,14 +40,43 @@ def size_category(n: int) -> str:
     return "n>10M"
 
 
-def card_metadata(recipe, summary: dict) -> dict:
+def _source_datasets(source: dict) -> list[str]:
+    url = str(source.get("url_list") or "")
+    m = re.match(r"^hf://datasets/([^/@]+/[^/@]+)", url)
+    if m:
+        return [f"extended|{m.group(1)}"]
+    return ["original"]
+
+
+def _recipe_order(recipe, summary: dict) -> dict:
+    """Splits in the recipe's order (the stored summary.json has sorted keys; the card must not change)."""
+    splits = summary["splits"]
+    order = [s for s in recipe.split if s in splits] + [s for s in splits if s not in recipe.split]
+    return {**summary, "splits": {s: splits[s] for s in order}}
+
+
+def card_metadata(recipe, summary: dict, source: dict | None = None, lic: dict | None = None) -> dict:
+    from .card_license import license_info
+
+    summary = _recipe_order(recipe, summary)
+    source = source or {"kind": recipe.reals.kind}
+    lic = lic or license_info(source)
     splits = [s for s, v in summary["splits"].items() if v["rows"] > 0]
-    return {
+    kinds = sorted({getattr(f, "kind", "generator").replace("_", "-") for f in recipe.fakes})
+    meta = {
         "pretty_name": recipe.name,
+        "license": lic["license"],
+    }
+    if lic["license"] == "other":
+        meta["license_name"] = lic["license_name"]
+        meta["license_link"] = lic["license_link"]
+    meta.update({
         "task_categories": ["image-classification"],
-        "tags": ["synthetic-image-detection", "aligned-dataset"]
-        + sorted({f.kind.replace("_", "-") for f in recipe.fakes}),
+        "tags": ["synthetic-image-detection", "ai-generated-image-detection", "image-forensics",
+                 "aligned-dataset", *kinds, f"reals-{source.get('kind', 'unknown')}"]
+                + (["research-only"] if lic.get("research_only") else []),
         "size_categories": [size_category(summary["rows"])],
+        "source_datasets": _source_datasets(source),
         "configs": [{"config_name": "default",
                      "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}],
         "dataset_info": {
@@ -44,7 +84,8 @@ def card_metadata(recipe, summary: dict) -> dict:
             "splits": [{"name": s, "num_bytes": summary["splits"][s].get("bytes", 0),
                         "num_examples": summary["splits"][s]["rows"]} for s in splits],
         },
-    }
+    })
+    return meta
 
 
 def _env() -> Environment:
@@ -62,29 +103,167 @@ def render_sections(env: Environment, out=None) -> list[str]:
     return rendered
 
 
-def render_card(recipe, summary: dict, load_path: str | None = None, out=None) -> str:
+def describe_source(recipe) -> dict:
+    """The source's own describe() (sources/*.py); never lists or downloads anything."""
+    from .registry import SOURCES, load_builtins
+
+    load_builtins()
+    entry = SOURCES.get(recipe.reals.kind)
+    try:
+        return entry.impl(recipe.reals, recipe).describe()
+    except Exception as e:  # noqa: BLE001 - the card must render even when a source cannot be built here
+        return {"kind": recipe.reals.kind, "describe_error": f"{type(e).__name__}: {e}"}
+
+
+def _markers(out) -> list[dict]:
+    return [out.read_json(f"meta/shards/{n}") for n in out.ls("meta/shards") if n.endswith(".json")]
+
+
+def _opt_json(out, rel: str):
+    return out.read_json(rel) if out is not None and out.exists(rel) else None
+
+
+def card_context(recipe, summary: dict, out=None, load_path: str | None = None, recipe_text: str | None = None,
+                 stats: dict | None = None, figures: dict | None = None, environment: dict | None = None) -> dict:
+    from .card_license import license_info
+    from .environment import ENV_FILE, capture
+
+    from .figures import INFO_FILE
+
+    summary = _recipe_order(recipe, summary)
+    source = describe_source(recipe)
+    lic = license_info(source)
+    if stats is None and out is not None:
+        from .dataset_stats import collect_stats
+
+        stats = collect_stats(out)
+    figures = figures or _opt_json(out, INFO_FILE)
+    if figures is None:
+        raise ToolkitError("the card's figures are missing (meta/figures/figures.json); run `toolkit card OUT`")
+    environment = environment or _opt_json(out, ENV_FILE) or capture()
+    models = []
+    for name, p in summary.get("generators", {}).items():
+        models.append({"name": name, **p, "standin": p.get("model") == STANDIN_MODEL,
+                       "counters": summary.get("generator_counters", {}).get(name, {})})
+    n_gen = max(1, len(models))
+    balanced = stats is not None and bool(models) and all(
+        v.get("fake", 0) == n_gen * v.get("real", 0)
+        for table in (stats["augment_by_label"], stats["format_by_label"]) for v in table.values())
+    augment_ops = {k: (dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v)
+                   for k, v in (recipe.augment.ops or {}).items()}
+    return {
+        "augment_balanced": balanced, "augment_ops": augment_ops,
+        "metadata": yaml.safe_dump(card_metadata(recipe, summary, source, lic), sort_keys=False, allow_unicode=True),
+        "name": recipe.name, "recipe": recipe, "summary": summary, "toolkit_version": __version__,
+        "load_path": load_path or summary["output"], "recipe_yaml": recipe_text or recipe.to_yaml(),
+        "source": source, "license": lic, "environment": environment, "models": models,
+        "stats": stats, "figures": figures, "labels": LABELS,
+        "laion": _opt_json(out, "meta/laion/stats.json"),
+        "markers": sorted(_markers(out), key=lambda m: m["shard"]) if out is not None else [],
+        "standin": any(m["standin"] for m in models),
+    }
+
+
+def render_card(recipe, summary: dict, load_path: str | None = None, out=None, **context) -> str:
     env = _env()
-    meta = yaml.safe_dump(card_metadata(recipe, summary), sort_keys=False, allow_unicode=True)
-    return env.get_template("dataset_card.md.j2").render(
-        metadata=meta, name=recipe.name, summary=summary, toolkit_version=__version__,
-        load_path=load_path or summary["output"], recipe_yaml=recipe.to_yaml(),
-        sections=render_sections(env, out))
+    ctx = card_context(recipe, summary, out=out, load_path=load_path, **context)
+    return env.get_template("dataset_card.md.j2").render(**ctx, sections=render_sections(env, out))
 
 
-def write_card(out, recipe, summary: dict) -> None:
-    out.write_text(CARD_FILE, render_card(recipe, summary, out=out))
+def write_card(out, recipe, summary: dict, load_path: str | None = None, capture_env: bool = True) -> str:
+    """Compute stats and figures, write meta/ side files and README.md; return the card text.
+
+    `capture_env`: record this process's library versions as the build's (end of `toolkit make`);
+    a re-render (`toolkit card`) keeps those already on disk."""
+    from .card_license import LICENSE_FILE, license_markdown
+    from .dataset_stats import collect_stats
+    from .environment import ENV_FILE, capture
+    from .figures import write_figures
+
+    if capture_env or not out.exists(ENV_FILE):
+        out.write_json(ENV_FILE, capture())
+    stats = collect_stats(out)
+    figures = write_figures(out, stats)
+    recipe_text = out.read_bytes(RECIPE_FILE).decode() if out.exists(RECIPE_FILE) else None
+    ctx = dict(stats=stats, figures=figures, recipe_text=recipe_text)
+    text = render_card(recipe, summary, load_path=load_path, out=out, **ctx)
+    from .card_license import license_info
+
+    out.write_text(LICENSE_FILE, license_markdown(recipe.name, license_info(describe_source(recipe))))
+    out.write_text(CARD_FILE, text)
+    return text
 
 
-def refresh_card(output: str) -> None:
-    """Re-render OUT/README.md from what is on disk (recipe.yaml, meta/summary.json, meta/*/card.json)."""
+def load_build(output: str):
+    """(Output, recipe, summary) of a finished build, or a one-line ToolkitError."""
     from .errors import ToolkitError
     from .recipe import recipe_from_yaml_text
     from .store.atomic import Output
-    from .store.layout import RECIPE_FILE, SUMMARY_FILE
 
     out = Output(output)
     for rel in (RECIPE_FILE, SUMMARY_FILE):
         if not out.exists(rel):
             raise ToolkitError(f"{out.path(rel)}: missing; is {output} a finished toolkit build?")
     recipe = recipe_from_yaml_text(out.read_bytes(RECIPE_FILE).decode(), where=out.path(RECIPE_FILE))
-    write_card(out, recipe, out.read_json(SUMMARY_FILE))
+    return out, recipe, out.read_json(SUMMARY_FILE)
+
+
+def refresh_card(output: str, load_path: str | None = None) -> str:
+    """Re-render OUT/README.md from what is on disk (recipe.yaml, meta/summary.json, meta/*/card.json)."""
+    out, recipe, summary = load_build(output)
+    return write_card(out, recipe, summary, load_path=load_path, capture_env=False)
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+
+def validate_card(text: str, files: list[str]) -> list[str]:
+    """Problems that would make a published card wrong; `files` are the repo's relative paths.
+
+    The metadata must parse (huggingface_hub's DatasetCard), carry the keys the Hub and `datasets` use,
+    declare exactly our features, and each split's `data_files` pattern must match that split's shards
+    and nothing else (no side file under meta/); files the body links to must be in the repo."""
+    from huggingface_hub import DatasetCard
+
+    problems = []
+    try:
+        data = DatasetCard(text).data.to_dict()
+    except Exception as e:  # noqa: BLE001
+        return [f"README.md: metadata does not parse ({type(e).__name__}: {e})"]
+    for key in ("pretty_name", "license", "task_categories", "tags", "size_categories", "configs", "dataset_info"):
+        if not data.get(key):
+            problems.append(f"README.md: metadata key {key!r} missing")
+    if data.get("license") == "other":
+        for key in ("license_name", "license_link"):
+            if not data.get(key):
+                problems.append(f"README.md: license is 'other' but {key!r} is missing")
+        link = data.get("license_link")
+        if link and "://" not in link and link not in files:
+            problems.append(f"README.md: license_link {link!r} is not a file of the dataset")
+    info = data.get("dataset_info") or {}
+    try:
+        from datasets import Features
+
+        if Features._from_yaml_list(info.get("features") or []) != hf_features():
+            problems.append("README.md: dataset_info.features differ from the toolkit's row schema")
+    except Exception as e:  # noqa: BLE001
+        problems.append(f"README.md: dataset_info.features do not parse ({e})")
+    declared = {s["name"]: s for s in info.get("splits") or []}
+    data_files = [f for f in files if f.startswith("data/")]
+    for cfg in data.get("configs") or []:
+        for df in cfg.get("data_files") or []:
+            pattern, split = df["path"], df["split"]
+            hits = [f for f in files if fnmatch.fnmatch(f, pattern)]
+            own = [f for f in data_files if re.match(rf"^data/{re.escape(split)}-\d{{5}}-of-\d{{5}}\.parquet$", f)]
+            if not hits:
+                problems.append(f"README.md: split {split!r}: data_files {pattern!r} matches no file")
+            elif sorted(hits) != sorted(own):
+                problems.append(f"README.md: split {split!r}: data_files {pattern!r} matches "
+                                f"{', '.join(sorted(set(hits) ^ set(own))[:3])} wrongly")
+            if split not in declared:
+                problems.append(f"README.md: split {split!r} not in dataset_info.splits")
+    body = text.split("---", 2)[-1]
+    for link in re.findall(r"\]\(([^)\s#]+)(?:#[^)]*)?\)", body):
+        if "://" not in link and not link.startswith("mailto:") and link not in files:
+            problems.append(f"README.md: links to {link}, which is not a file of the dataset")
+    return problems

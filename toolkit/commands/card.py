@@ -1,0 +1,31 @@
+"""`toolkit card OUT`: re-render the dataset card (README.md, figures, licence) from what is on disk.
+
+Reads recipe.yaml, meta/summary.json, the shard markers and parquet columns, meta/environment.json
+(the versions recorded by the build) and every stage's meta/NAME/card.json, then validates the card
+against the build's files. Exit 1 when the card fails validation.
+"""
+
+from __future__ import annotations
+
+import sys
+
+HELP = "re-render a build's dataset card from disk"
+ORDER = 20
+
+
+def add_arguments(p) -> None:
+    p.add_argument("output", help="build folder or fsspec URL")
+    p.add_argument("--load-path", help="what the card's load_dataset snippet names (default: the build's output)")
+
+
+def run(args) -> int:
+    from ..card import load_build, refresh_card, validate_card
+    from ..store.manifest import MANIFEST_FILE, publishable_files
+
+    text = refresh_card(args.output, load_path=args.load_path)
+    out, _, _ = load_build(args.output)
+    problems = validate_card(text, publishable_files(out) + [MANIFEST_FILE])
+    for p in problems:
+        print(f"toolkit: card: {p}", file=sys.stderr)
+    print(out.path("README.md"))
+    return 1 if problems else 0

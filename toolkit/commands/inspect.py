@@ -1,0 +1,43 @@
+"""`toolkit inspect OUT`: write a static HTML page to browse the pairs, and the sample grid PNG.
+
+Pairs side by side (real | fake | |real - fake| x gain), with their caption, origin, augmentation and
+PSNR, filterable by split, source, augmentation and format. Opens from disk, no server, no network.
+Default destination: OUT/_inspect/ (an `_` folder: never published).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ToolkitError
+
+HELP = "write a browsable HTML page of a build's pairs"
+ORDER = 40
+
+
+def add_arguments(p) -> None:
+    p.add_argument("output", help="build folder or fsspec URL")
+    p.add_argument("--dest", help="folder for index.html, grid.png, img/ (default: OUT/_inspect)")
+    p.add_argument("--max-pairs", type=int, default=100, help="pairs shown, spread over the shards (default 100)")
+
+
+def run(args) -> int:
+    import shutil
+
+    from ..card import load_build
+    from ..inspect_page import write_inspect
+
+    if args.max_pairs < 1:
+        raise ToolkitError("--max-pairs: must be at least 1")
+    out, _, _ = load_build(args.output)
+    if args.dest:
+        dest = Path(args.dest)
+    elif "file" in (out.fs.protocol if isinstance(out.fs.protocol, (tuple, list)) else (out.fs.protocol,)):
+        dest = Path(out.root) / "_inspect"
+    else:
+        raise ToolkitError(f"{args.output}: not a local folder; pass --dest DIR for the page")
+    if dest.exists():
+        shutil.rmtree(dest)
+    info = write_inspect(out, dest, max_pairs=args.max_pairs)
+    print(f"{info['index']}  ({info['pairs']} pairs, {info['images']} images; grid: {info['grid']})")
+    return 0

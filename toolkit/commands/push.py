@@ -1,0 +1,53 @@
+"""`toolkit push OUT --hub org/ds` or `toolkit push OUT --to URL`: publish a finished build.
+
+Only the dataset's files are published (README.md, recipe.yaml, data/, meta/ with a sha256 manifest);
+never `_tmp/` or the download cache `_reals/`. An incomplete build (a planned shard missing, a shard
+whose sha256 differs from its marker, stray data files) or a card that fails validation is refused.
+
+  toolkit push outputs/demo --hub my-org/demo --dry-run      # files and settings, nothing sent
+  toolkit push outputs/demo --hub my-org/demo --private [--revision BRANCH | --create-pr]
+  toolkit push outputs/demo --to s3://bucket/prefix --storage-options '{"endpoint_url": "..."}'
+
+The Hub token comes from HF_TOKEN or `hf auth login`; it is never printed or written.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import ToolkitError
+
+HELP = "publish a build to the Hugging Face Hub or any fsspec URL"
+ORDER = 30
+
+
+def add_arguments(p) -> None:
+    p.add_argument("output", help="build folder (or fsspec URL) of a finished `toolkit make`")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--hub", metavar="ORG/NAME", help="Hugging Face dataset repo id")
+    where.add_argument("--to", metavar="URL", help="any fsspec URL (s3://, gs://, file://, memory://, ...)")
+    p.add_argument("--private", action="store_true", help="Hub: create the repo private")
+    p.add_argument("--revision", metavar="BRANCH", help="Hub: push to this branch (created if missing)")
+    p.add_argument("--create-pr", action="store_true", help="Hub: open a pull request instead of committing")
+    p.add_argument("--storage-options", metavar="JSON", help="--to: fsspec storage options as a JSON object")
+    p.add_argument("--overwrite", action="store_true", help="--to: delete the target first")
+    p.add_argument("--dry-run", action="store_true", help="print the files and settings; send nothing")
+
+
+def run(args) -> int:
+    def echo(s: str) -> None:
+        print(s, file=sys.stdout)
+
+    if args.hub:
+        if args.storage_options or args.overwrite:
+            raise ToolkitError("--storage-options and --overwrite apply to --to URL, not to --hub")
+        from ..publish.hub import push_to_hub
+
+        return push_to_hub(args.output, args.hub, private=args.private, revision=args.revision,
+                           create_pr=args.create_pr, dry_run=args.dry_run, echo=echo)
+    if args.private or args.revision or args.create_pr:
+        raise ToolkitError("--private, --revision and --create-pr apply to --hub, not to --to URL")
+    from ..publish.remote import parse_storage_options, push_to_url
+
+    return push_to_url(args.output, args.to, parse_storage_options(args.storage_options), dry_run=args.dry_run,
+                       overwrite=args.overwrite, echo=echo)

@@ -1,0 +1,98 @@
+"""Stage a build for publishing: a folder holding exactly what the dataset repo must hold.
+
+Why a staged copy rather than pushing OUT with include/exclude patterns: the file set is decided once
+(`store.manifest.check_build`: README.md, recipe.yaml, the planned shards, meta/**; never `_tmp/`, the
+LAION download cache `_reals/` or stray files), the card is re-rendered for its target (the load
+snippet names the repo or URL it will be loaded from) and validated against that exact file set, and
+the sha256 manifest is computed over the very bytes that will be sent. Files are hard links into the
+build folder when it is local (no copy, instant), copies otherwise.
+
+The stage lives in `OUT/_push/` (an `_` folder: never published, removed after the push) so that
+hard links stay on one filesystem.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..card import load_build, render_card, validate_card
+from ..errors import ToolkitError
+from ..store.layout import CARD_FILE
+from ..store.manifest import MANIFEST_FILE, build_manifest, check_build, manifest_bytes
+
+STAGE_DIR = "_push"
+
+
+@dataclass
+class Staged:
+    root: Path  # local folder with exactly the files to publish
+    files: list[str]  # relative paths, manifest last
+    manifest: dict
+    card: str
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(e["size"] for e in self.manifest["files"].values()) + len(manifest_bytes(self.manifest))
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+        parent = self.root.parent
+        if parent.name == STAGE_DIR and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+
+
+def _is_local(out) -> bool:
+    protocol = out.fs.protocol
+    return "file" in (protocol if isinstance(protocol, (tuple, list)) else (protocol,))
+
+
+def stage(output: str, load_path: str) -> Staged:
+    """Check the build, stage its files with a card for `load_path`, validate, write the manifest."""
+    out, recipe, summary = load_build(output)
+    files = check_build(out)
+    if _is_local(out):
+        base = Path(out.root) / STAGE_DIR
+        base.mkdir(parents=True, exist_ok=True)
+        root = Path(tempfile.mkdtemp(prefix="stage-", dir=base))
+    else:
+        root = Path(tempfile.mkdtemp(prefix="toolkit-stage-"))
+    try:
+        for rel in files:
+            if rel == CARD_FILE:
+                continue
+            dest = root / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if _is_local(out):
+                try:
+                    os.link(out.path(rel), dest)
+                except OSError:
+                    shutil.copyfile(out.path(rel), dest)
+            else:
+                out.fs.get_file(out.path(rel), str(dest))
+        card = render_card(recipe, summary, load_path=load_path, out=out)
+        (root / CARD_FILE).write_text(card, encoding="utf-8")
+        problems = validate_card(card, files + [MANIFEST_FILE])
+        if problems:
+            raise ToolkitError(f"{output}: the dataset card fails validation, refusing to publish: "
+                               + "; ".join(problems))
+        manifest = build_manifest(str(root), files)
+        (root / MANIFEST_FILE).write_bytes(manifest_bytes(manifest))
+    except BaseException:
+        Staged(root, [], {}, "").cleanup()
+        raise
+    return Staged(root=root, files=files + [MANIFEST_FILE], manifest=manifest, card=card)
+
+
+def describe_files(staged: Staged, limit: int | None = None) -> list[str]:
+    lines = []
+    for rel in staged.files:
+        size = (staged.manifest["files"][rel]["size"] if rel in staged.manifest["files"]
+                else len(manifest_bytes(staged.manifest)))
+        lines.append(f"  {size:>12,d}  {rel}")
+    if limit is not None and len(lines) > limit:
+        lines = lines[:limit] + [f"  ... and {len(lines) - limit} more"]
+    return lines

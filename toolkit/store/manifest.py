@@ -1,0 +1,181 @@
+"""What a published dataset consists of, and a sha256 manifest that proves a copy is whole.
+
+A build folder holds more than the dataset: `_tmp/` (half-written files), `_reals/` (the LAION
+download cache, gigabytes of tars), anything a user dropped there. What belongs in a published copy
+is fixed here, once, for every kind of push (Hub, S3, any fsspec URL) and for a later `toolkit verify`:
+
+    README.md, recipe.yaml, data/<split>-NNNNN-of-MMMMM.parquet (exactly the shards the plan names),
+    meta/** (summary, build record, shard markers, figures, stage results; no `_`-prefixed folder)
+
+`check_build` refuses an incomplete or inconsistent build before anything is copied: a shard of the
+plan (meta/build.json) without its marker or its parquet, a parquet whose sha256 is not the one its
+marker recorded, a parquet in data/ that the plan does not name (a `data/<split>-*` pattern would load
+it), a build that recorded failed shards. One ToolkitError lists every problem.
+
+The manifest (`meta/manifest.json`) maps each file's relative path to its size and sha256. It is
+written last, after every file it names, so its presence on a target means the copy finished, and
+`verify_manifest(url)` re-reads every file from the target and compares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import fsspec
+
+from ..errors import ToolkitError
+from .atomic import Output
+from .layout import BUILD_FILE, CARD_FILE, RECIPE_FILE, SUMMARY_FILE, marker_file, shard_file
+
+MANIFEST_FILE = "meta/manifest.json"
+MANIFEST_VERSION = 1
+_CHUNK = 1 << 20
+
+
+def _walk(out: Output, rel: str) -> list[str]:
+    """Relative paths of every file under `rel` (recursive), skipping `_`-prefixed folders."""
+    base = out.path(rel)
+    if not out.fs.exists(base):
+        return []
+    found = []
+    for path in out.fs.find(base):
+        r = path[len(out.root) + 1:] if path.startswith(out.root + "/") else path
+        r = r.lstrip("/")
+        if any(part.startswith("_") for part in r.split("/")[:-1]):
+            continue
+        found.append(r)
+    return sorted(found)
+
+
+def planned_shards(out: Output) -> list[tuple[str, int, int]]:
+    """(split, index, total) of every shard the build plan names (meta/build.json), in plan order."""
+    build = out.read_json(BUILD_FILE)
+    shards = []
+    for name, total in build.get("shards", {}).items():
+        split, index = name.rsplit("-", 1)
+        shards.append((split, int(index), int(total)))
+    return shards
+
+
+def data_files(out: Output) -> list[str]:
+    """The parquet files of a build: those its completion markers name. A shard whose every pair was
+    dropped has a marker and no file (parquet readers reject 0-row files)."""
+    files = []
+    for split, index, _ in planned_shards(out):
+        mrel = marker_file(split, index)
+        if out.exists(mrel):
+            rel = out.read_json(mrel).get("file")
+            if rel:
+                files.append(rel)
+    return files
+
+
+def check_build(out: Output) -> list[str]:
+    """Return the publishable files of a complete build, or raise one ToolkitError naming every problem."""
+    problems = []
+    for rel in (BUILD_FILE, SUMMARY_FILE, RECIPE_FILE, CARD_FILE):
+        if not out.exists(rel):
+            problems.append(f"{rel} missing")
+    if problems:
+        raise ToolkitError(f"{out.url}: not a finished toolkit build ({'; '.join(problems)}); "
+                           "run `toolkit make` to completion first")
+    build = out.read_json(BUILD_FILE)
+    present = set(_walk(out, "data"))
+    expected = []
+    for split, index, total in planned_shards(out):
+        rel, mrel = shard_file(split, index, total), marker_file(split, index)
+        if not out.exists(mrel):
+            problems.append(f"shard {rel} missing" if rel not in present
+                            else f"shard {rel} has no completion marker {mrel}")
+            continue
+        marker = out.read_json(mrel)
+        if marker.get("file") is None and marker.get("rows", 0) == 0:
+            continue  # every pair of this shard was dropped (counted in the summary): no file
+        expected.append(rel)
+        if marker.get("file") != rel:
+            problems.append(f"{mrel} names {marker.get('file')}, the plan names {rel}")
+        elif rel not in present:
+            problems.append(f"shard {rel} missing")
+        elif sha256_file(out.fs, out.path(rel))[0] != marker.get("sha256"):
+            problems.append(f"{rel}: sha256 differs from the one its marker {mrel} recorded")
+    stray = sorted(present - set(expected))
+    if stray:
+        problems.append(f"data/ holds {len(stray)} file(s) the build plan does not name "
+                        f"({', '.join(stray[:3])}{' ...' if len(stray) > 3 else ''}); a data/<split>-* "
+                        "pattern would load them")
+    summary = out.read_json(SUMMARY_FILE)
+    if summary.get("failed_shards"):
+        problems.append(f"the build recorded {len(summary['failed_shards'])} failed shard(s)")
+    if summary.get("shards") != len(build.get("shards", {})):
+        problems.append("meta/summary.json is older than the build plan (re-run `toolkit make`)")
+    if problems:
+        raise ToolkitError(f"{out.url}: incomplete build, refusing to publish: {'; '.join(problems)}")
+    return publishable_files(out, expected)
+
+
+def publishable_files(out: Output, planned: list[str] | None = None) -> list[str]:
+    """README.md, recipe.yaml, the shards, meta/** (not the manifest itself, not `_` folders)."""
+    planned = planned if planned is not None else data_files(out)
+    meta = [r for r in _walk(out, "meta") if r != MANIFEST_FILE]
+    return sorted([CARD_FILE, RECIPE_FILE, *planned, *meta])
+
+
+def sha256_file(fs, path: str) -> tuple[str, int]:
+    h = hashlib.sha256()
+    n = 0
+    with fs.open(path, "rb") as f:
+        while True:
+            chunk = f.read(_CHUNK)
+            if not chunk:
+                break
+            h.update(chunk)
+            n += len(chunk)
+    return h.hexdigest(), n
+
+
+def build_manifest(root: str, files: list[str], storage_options: dict | None = None) -> dict:
+    """sha256 and size of each of `files` (relative to `root`, a path or fsspec URL)."""
+    out = Output(root, storage_options)
+    entries = {}
+    for rel in files:
+        digest, size = sha256_file(out.fs, out.path(rel))
+        entries[rel] = {"sha256": digest, "size": size}
+    return {"version": MANIFEST_VERSION, "algorithm": "sha256", "files": entries}
+
+
+def manifest_bytes(manifest: dict) -> bytes:
+    return (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
+
+
+def verify_manifest(url: str, storage_options: dict | None = None, expected: dict | None = None) -> list[str]:
+    """Re-read every file the manifest at `url` names and compare size and sha256.
+
+    Returns the list of problems (empty: the copy is whole). When `expected` (the manifest that was
+    uploaded) is given, the target's manifest must also be identical to it."""
+    out = Output(url, storage_options)
+    if not out.exists(MANIFEST_FILE):
+        return [f"{out.path(MANIFEST_FILE)}: no manifest (the copy did not finish)"]
+    manifest = json.loads(out.read_bytes(MANIFEST_FILE))
+    problems = []
+    if expected is not None and manifest != expected:
+        problems.append(f"{MANIFEST_FILE} differs from the manifest that was uploaded")
+    for rel, want in sorted(manifest.get("files", {}).items()):
+        path = out.path(rel)
+        if not out.fs.exists(path):
+            problems.append(f"{rel}: missing")
+            continue
+        digest, size = sha256_file(out.fs, path)
+        if size != want["size"] or digest != want["sha256"]:
+            problems.append(f"{rel}: sha256/size differ ({size} bytes, expected {want['size']})")
+    return problems
+
+
+def url_to_fs(url: str, storage_options: dict | None = None):
+    """fsspec filesystem for a URL, with a one-line error when its protocol's package is missing."""
+    try:
+        return fsspec.core.url_to_fs(url, **(storage_options or {}))
+    except (ImportError, TypeError, ValueError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ToolkitError(f"{url}: cannot open this URL ({first})") from None
