@@ -5,7 +5,7 @@ real; a broken VAE, a wrong dtype or a mis-paired row shows up as a pair far bel
 text-to-image generator the numbers are low by nature and only the spread is informative.
 
 Outliers are judged per fake source, robustly: a pair is an outlier when its PSNR (or SSIM) lies more
-than `k` scaled median absolute deviations below that source's median (and at least 3 dB / 0.1 below
+than 3.5 scaled median absolute deviations below that source's median (and at least 3 dB / 0.1 below
 it, so a very tight distribution does not flag noise). SSIM is computed on luma (BT.601), which is
 what structural similarity was defined on and three times cheaper than per channel.
 """
@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 from PIL import Image
 
-K_MAD = 4.0
+K_MAD = 3.5  # the usual modified z-score cut (Iglewicz & Hoaglin)
 MIN_GAP = {"psnr": 3.0, "ssim": 0.1}
 
 
@@ -33,18 +33,33 @@ def _decode(data: bytes) -> np.ndarray | None:
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    d = a.astype(np.float32) - b.astype(np.float32)
+    mse = float(np.mean(d * d, dtype=np.float64))
     return 99.0 if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
 
 
-def ssim_luma(a: np.ndarray, b: np.ndarray) -> float:
-    from skimage.metrics import structural_similarity
+def _luma(a: np.ndarray) -> np.ndarray:
+    r, g, b = (a[..., k].astype(np.float32) for k in range(3))
+    return 0.299 * r + 0.587 * g + 0.114 * b
 
-    w = np.array([0.299, 0.587, 0.114])
-    ya, yb = a @ w, b @ w
-    if min(ya.shape) < 7:
+
+def ssim_luma(a: np.ndarray, b: np.ndarray, win: int = 7) -> float:
+    """Mean SSIM of the luma planes with skimage's defaults (7x7 uniform window, K1 0.01, K2 0.03,
+    sample covariance, border of win//2 excluded), in float32: 3x faster, agrees to ~1e-4."""
+    from scipy.ndimage import uniform_filter
+
+    ya, yb = _luma(a), _luma(b)
+    if min(ya.shape) < win:
         return float("nan")
-    return float(structural_similarity(ya, yb, data_range=255.0))
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    norm = win * win / (win * win - 1.0)
+    mu_a, mu_b = uniform_filter(ya, win), uniform_filter(yb, win)
+    va = norm * (uniform_filter(ya * ya, win) - mu_a * mu_a)
+    vb = norm * (uniform_filter(yb * yb, win) - mu_b * mu_b)
+    cov = norm * (uniform_filter(ya * yb, win) - mu_a * mu_b)
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (va + vb + c2))
+    p = win // 2
+    return float(s[p:-p, p:-p].astype(np.float64).mean())
 
 
 def _outliers(values: np.ndarray, metric: str) -> np.ndarray:

@@ -104,12 +104,11 @@ def plots(report: dict) -> dict[str, bytes]:
     ax[1].set_xlabel("ROC-AUC of the feature alone")
     ax[1].set_title("most telling single features")
     out["shortcuts.png"] = _png(fig)
-    fid = report["fidelity"]
+    fid = {s: f for s, f in report["fidelity"].items() if f["psnr"]}
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.2))
-    for s, f in fid.items():
-        if f["psnr"]:
-            ax[0].hist(f["psnr"], bins=30, alpha=0.6, label=s)
-            ax[1].hist([v for v in f["ssim"] if v == v], bins=30, alpha=0.6, label=s)
+    for s, f in fid.items():  # one histogram per fake source that has pairs
+        ax[0].hist(f["psnr"], bins=30, alpha=0.6, label=s)
+        ax[1].hist([v for v in f["ssim"] if v == v], bins=30, alpha=0.6, label=s)
     ax[0].set_xlabel("PSNR fake vs real (dB)")
     ax[1].set_xlabel("SSIM fake vs real (luma)")
     for a in ax:
