@@ -259,3 +259,17 @@ def test_any_load_dataset_path_is_audited(cli, tmp_path):
     assert r["file_facts"]["format"] == {"jpeg": {"real": 12, "fake": 0}, "png": {"real": 0, "fake": 12}}
     assert any("no pair_id" in n for n in r["notes"])
     assert (tmp_path / "rep" / "meta" / "audit" / "report.json").exists()
+
+
+def test_apply_to_is_validated_and_kept_out_of_the_hash_when_default(tmp_path):
+    from toolkit.errors import RecipeError
+    from toolkit.recipe import load_recipe
+
+    demo = ROOT / "recipes" / "demo.yaml"
+    with pytest.raises(RecipeError, match=r"augment\.ops\.jpeg\.apply_to: must be both, real or fake"):
+        load_recipe(demo, ["augment.ops.jpeg.apply_to=reals"])
+    base = load_recipe(demo).content_hash()
+    assert load_recipe(demo, ["augment.ops.jpeg.apply_to=both"]).content_hash() == base
+    assert load_recipe(demo, ["augment.ops.jpeg.apply_to=real"]).content_hash() != base
+    mis = load_recipe(ROOT / "recipes" / "misaligned_demo.yaml")
+    assert mis.augment.matched is False and mis.augment.ops["jpeg"].apply_to == "real"
