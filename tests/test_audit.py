@@ -273,3 +273,15 @@ def test_apply_to_is_validated_and_kept_out_of_the_hash_when_default(tmp_path):
     assert load_recipe(demo, ["augment.ops.jpeg.apply_to=real"]).content_hash() != base
     mis = load_recipe(ROOT / "recipes" / "misaligned_demo.yaml")
     assert mis.augment.matched is False and mis.augment.ops["jpeg"].apply_to == "real"
+
+
+def test_unrefreshable_card_is_a_note_not_a_failure(builds, cli, tmp_path):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(builds["demo"], out)
+    (out / "recipe.yaml").write_text("name: x\nreals: {kind: no_such_source}\n")
+    code, stdout, _ = cli("audit", out)
+    assert code == 0 and "dataset card not refreshed" in stdout
+    report = json.loads((out / "meta" / "audit" / "report.json").read_text())
+    assert any("card not refreshed" in n for n in report["notes"])

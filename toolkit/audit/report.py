@@ -138,7 +138,12 @@ def write_report(output, report: dict, refresh: bool = True) -> list[str]:
     written.append(f"{DIR}/card.json")
     if refresh and out.exists("recipe.yaml") and out.exists("meta/summary.json"):
         from ..card import refresh_card
+        from ..errors import ToolkitError
 
-        refresh_card(output)
-        written.append("README.md")
+        try:
+            refresh_card(output)
+            written.append("README.md")
+        except ToolkitError as e:  # e.g. a build by another toolkit version: the report still stands
+            report["notes"].append(f"dataset card not refreshed: {e}")
+            out.write_text(f"{DIR}/report.json", json.dumps(report, indent=1, sort_keys=False) + "\n")
     return written
