@@ -194,9 +194,8 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
         if real.pair_id not in alive:
             continue
         members = [real] + fakes[real.pair_id]
-        plan = aug.plan(real.pair_id)
         for k, m in enumerate(members):
-            p = plan if recipe.augment.matched else aug.plan(real.pair_id, k)
+            p = aug.plan_for(real.pair_id, k, m.label)  # matched: the pair's one draw; see augment.py
             data, fmt, w, h = aug.apply(p, m.pixels)
             rows.append({
                 "image": {"bytes": data, "path": f"{m.pair_id}-{m.source}.{'jpg' if fmt == 'jpeg' else fmt}"},

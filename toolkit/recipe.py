@@ -105,6 +105,9 @@ class Recipe:
             node = data["reals"] if where == "reals" else data["fakes"][where[1]]
             for name in getattr(type(cfg), "runtime_fields", ()):
                 node.pop(name, None)
+        for op in (data.get("augment") or {}).get("ops", {}).values():  # added later with a neutral default:
+            if isinstance(op, dict) and op.get("apply_to") == "both":  # keep existing builds' hash
+                op.pop("apply_to")
         return hashlib.sha256(yaml.safe_dump(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -5,6 +5,12 @@ the generator (the alignment paper's warning). So the op chain and its parameter
 from an RNG seeded by (recipe seed, pair_id, "augment") and applied to the real and to every fake of
 that pair. `matched: false` draws per image instead: the unaligned baseline, for ablations.
 
+Every op also takes `apply_to: both | real | fake` (default `both`). Anything but `both` breaks the
+alignment contract on purpose: it exists only to build deliberately misaligned *control* sets (e.g.
+reals stored as JPEG while fakes stay PNG, the GenImage bias), on which `toolkit audit` must flag a
+leak. The draw is unchanged by it (the same RNG calls happen); the op is simply skipped on members of
+the other class, and a skipped codec leaves that member lossless PNG.
+
 Ops come in two families. Pixel ops (blur, resize) each fire independently with their probability `p`,
 in recipe order. Codec ops (jpeg, webp) are mutually exclusive: one codec is chosen with the listed
 probabilities, otherwise the member is stored as lossless PNG. The chain actually applied is recorded
@@ -30,6 +36,7 @@ class JpegConfig:
     p: float = 0.0
     quality: List[int] = field(default_factory=lambda: [65, 100])
     subsampling: str = "4:2:0"
+    apply_to: str = "both"  # both | real | fake (real/fake only for misaligned control sets)
 
 
 @dataclass
@@ -37,12 +44,14 @@ class WebpConfig:
     p: float = 0.0
     quality: List[int] = field(default_factory=lambda: [65, 100])
     method: int = 4
+    apply_to: str = "both"  # both | real | fake (real/fake only for misaligned control sets)
 
 
 @dataclass
 class BlurConfig:
     p: float = 0.0
     sigma: List[float] = field(default_factory=lambda: [0.5, 2.0])
+    apply_to: str = "both"  # both | real | fake (real/fake only for misaligned control sets)
 
 
 @dataclass
@@ -50,6 +59,7 @@ class ResizeConfig:
     p: float = 0.0
     scale: List[float] = field(default_factory=lambda: [0.5, 1.0])
     filter: str = "bicubic"
+    apply_to: str = "both"  # both | real | fake (real/fake only for misaligned control sets)
 
 
 class JpegOp:
@@ -96,6 +106,8 @@ class ResizeOp:
         return img.resize(size, FILTERS[params["filter"]])
 
 
+APPLY_TO = {"both": (0, 1), "real": (0,), "fake": (1,)}  # apply_to -> labels it applies to
+
 AUGMENT_OPS.register("jpeg", JpegConfig)(JpegOp)
 AUGMENT_OPS.register("webp", WebpConfig)(WebpOp)
 AUGMENT_OPS.register("blur", BlurConfig)(BlurOp)
@@ -124,6 +136,8 @@ def check_ops(ops: dict) -> tuple[str, str] | None:
             return f"{path}.subsampling", f"must be 4:4:4, 4:2:2 or 4:2:0, got {cfg.subsampling!r}"
         if hasattr(cfg, "filter") and cfg.filter not in FILTERS:
             return f"{path}.filter", f"unknown filter {cfg.filter!r} (known: {', '.join(FILTERS)})"
+        if getattr(cfg, "apply_to", "both") not in APPLY_TO:
+            return f"{path}.apply_to", f"must be both, real or fake, got {cfg.apply_to!r}"
         if hasattr(cfg, "scale") and cfg.scale[0] <= 0:
             return f"{path}.scale", "scales must be positive"
     if codec_p > 1.0 + 1e-9:
@@ -173,6 +187,16 @@ class Augmenter:
                     codec = (name, impl.draw(cfg, rng))
                     break
         steps.append(codec)
+        return Plan(tuple(steps))
+
+    def plan_for(self, pair_id: str, member: int, label: int) -> Plan:
+        """The chain member `member` (0 = the real) of a pair actually gets: the pair's draw (matched) or
+        its own, minus any op whose `apply_to` excludes `label` (a dropped codec leaves PNG)."""
+        plan = self.plan(pair_id) if self.matched else self.plan(pair_id, member)
+        steps = [(n, p) for n, p in plan.steps
+                 if n not in self.ops or label in APPLY_TO[getattr(self.ops[n], "apply_to", "both")]]
+        if not steps or steps[-1] != plan.steps[-1]:  # the codec (always last) was skipped
+            steps.append(self.png)
         return Plan(tuple(steps))
 
     @staticmethod
