@@ -179,10 +179,10 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
     summary = summarize(recipe, plan, markers, failed, wall_s=time.time() - t0, output=output)
     out.write_json(SUMMARY_FILE, summary)
     if not failed:
-        out.rm(TMP_DIR)  # a finished build leaves no scratch state behind
         from .card import write_card
 
         write_card(out, recipe, summary)
+        out.rm(TMP_DIR)  # a finished build leaves no scratch state behind
     return BuildResult(output=output, summary=summary, failed=failed)
 
 
