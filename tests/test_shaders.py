@@ -131,7 +131,7 @@ def test_compile_error_is_reported_with_name_and_log_skipped_and_counted(tmp_pat
     plan = plan_build(recipe, recipe.output)
     err = capsys.readouterr().err
     assert "user/broken" in err and "undefined_thing" in err  # the name and the GL log
-    assert plan.dropped == {"shader_compile_error": 1}
+    assert plan.skipped == {"shader_compile_error": 1} and plan.dropped == {}
     origins = [r.origin for t in plan.shards for r in t.refs]
     assert sorted(origins) == [f"shader://user/rings#i={i}" for i in range(3)]  # its share went to the others
     card = json.loads((tmp_path / "out" / "meta" / "shaders" / "card.json").read_text())
@@ -153,8 +153,8 @@ def test_degenerate_frames_are_rejected_with_a_reason(tmp_path, cli):
                        "runner.progress=false")
     assert code == 0, err
     summary = json.loads((out / "meta" / "summary.json").read_text())
-    assert summary["dropped"] == {"degenerate_constant": 2, "shader_nan": 2, "degenerate_one_colour": 2,
-                                  "shader_compile_error": 1}
+    assert summary["dropped"] == {"degenerate_constant": 2, "shader_nan": 2, "degenerate_one_colour": 2}
+    assert summary["skipped"] == {"shader_compile_error": 1}
     assert summary["pairs"] == 2
     card = (out / "README.md").read_text()
     assert "- `user/broken`: 0:2(14): error:" in card  # name + the last line of its GL log

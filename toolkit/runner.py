@@ -38,6 +38,7 @@ class Plan:
     shards: list[ShardTask]
     listed: int
     dropped: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
         return plan_fingerprint([(t.name, t.total, [r.pair_id for r in t.refs]) for t in self.shards])
@@ -68,7 +69,7 @@ def plan_build(recipe: Recipe, output: str) -> Plan:
         for i in range(total):
             chunk = members[i * recipe.runner.shard_size : (i + 1) * recipe.runner.shard_size]
             shards.append(ShardTask(recipe=recipe, output=output, split=split, index=i, total=total, refs=chunk))
-    return Plan(shards=shards, listed=listed, dropped=dropped)
+    return Plan(shards=shards, listed=listed, dropped=dropped, skipped=dict(source.skipped))
 
 
 def plan_parquet(plan: Plan) -> bytes:
@@ -157,7 +158,7 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
     out.write_text(RECIPE_FILE, recipe.to_yaml())
     out.write_json(BUILD_FILE, {"recipe_hash": rhash, "plan": fingerprint, "toolkit": __version__,
                                 "shards": {t.name: t.total for t in plan.shards}, "listed": plan.listed,
-                                "planning_dropped": plan.dropped})
+                                "planning_dropped": plan.dropped, "planning_skipped": plan.skipped})
     if not out.exists(PLAN_FILE):  # same plan on resume (fingerprint checked above)
         out.write_bytes(PLAN_FILE, plan_parquet(plan))
     done = set(out.ls("meta/shards"))

@@ -48,6 +48,7 @@ def summarize(recipe, plan, markers: list[dict], failed: list[dict], wall_s: flo
         "per_source": dict(per_source),
         "per_augment": dict(sorted(per_augment.items())),
         "dropped": dict(sorted(dropped.items())),
+        "skipped": dict(sorted(plan.skipped.items())),  # not reals (e.g. shader programs that failed)
         "drop_log": drop_log[:1000],
         "generators": generators,
         "generator_counters": {k: dict(v) for k, v in gen_counters.items()},
@@ -70,6 +71,8 @@ def format_summary(s: dict) -> str:
     dropped = s["dropped"]
     lines.append("  dropped:  " + (", ".join(f"{k} {v}" for k, v in dropped.items()) if dropped else "none")
                  + f" (of {s['listed']} listed reals)")
+    if s.get("skipped"):
+        lines.append("  skipped:  " + ", ".join(f"{k} {v}" for k, v in s["skipped"].items()))
     if len(s.get("devices", [])) > 1:
         lines.append(f"  WARNING: shards were built on different devices ({', '.join(s['devices'])}); "
                      "their model outputs are not bit-comparable")

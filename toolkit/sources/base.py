@@ -18,7 +18,10 @@ class Source:
     def __init__(self, cfg, recipe):
         self.cfg = cfg
         self.recipe = recipe
-        self.dropped: dict[str, int] = {}  # reasons counted while listing (e.g. duplicate origins)
+        self.dropped: dict[str, int] = {}  # reals dropped while listing, by reason (e.g. duplicate origins)
+        # things skipped while listing that are not reals (e.g. shader programs that do not compile):
+        # reported in the summary, but not counted as listed reals
+        self.skipped: dict[str, int] = {}
 
     def list(self) -> Iterable[RealRef]:
         raise NotImplementedError

@@ -135,7 +135,7 @@ class ShadersSource(Source):
 
     def _fail(self, key: str, reason: str, log: str) -> None:
         self.failed[key] = log
-        self.dropped[reason] = self.dropped.get(reason, 0) + 1
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1  # a program, not a real: not in `listed`
         print(f"toolkit: shaders: skipping program {key} ({reason}):\n  " + log.replace("\n", "\n  "),
               file=sys.stderr)
 
