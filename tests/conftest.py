@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/bad_files.py e
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
+# A fresh `datasets` cache per session: load_dataset(local_dir) caches the converted arrow files under a
+# fingerprint that two byte-identical builds in different temp folders can share, so a previous
+# session's rows (with its temp paths in provenance) could be served instead of this session's build.
+os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="toolkit-tests-hf-datasets-")
+atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,16 @@ DASK = Path(sys.executable).with_name("dask")
 
 @pytest.fixture
 def cluster(tmp_path):
+    yield from _cluster(tmp_path, gpu_worker=False)
+
+
+@pytest.fixture
+def gpu_cluster(tmp_path):
+    """Two workers of which only w1 offers the resource GPU=1 (what a GPU node's worker is started with)."""
+    yield from _cluster(tmp_path, gpu_worker=True)
+
+
+def _cluster(tmp_path, gpu_worker: bool):
     if not DASK.exists():
         pytest.skip(f"{DASK} not installed")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
@@ -34,7 +44,8 @@ def cluster(tmp_path):
         for i in range(2):
             procs.append(subprocess.Popen(
                 [str(DASK), "worker", address, "--nthreads", "1", "--no-dashboard", "--name", f"w{i}",
-                 "--host", "127.0.0.1"], env=env, cwd=tmp_path,
+                 "--host", "127.0.0.1", *(["--resources", "GPU=1"] if gpu_worker and i == 1 else [])],
+                env=env, cwd=tmp_path,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         from distributed import Client
 
@@ -68,3 +79,27 @@ def test_build_on_a_real_cluster_matches_local(cli, tmp_path, cluster):
     assert cli(*demo_args(local, "reals.count=16"))[0] == 0
     assert _files(remote) == _files(local) and len(_files(local)) == 5
     assert cli("verify", remote)[0] == 0
+
+
+def test_model_stage_runs_only_where_the_resource_is(cli, tmp_path, gpu_cluster):
+    """runner.gpu_resource=GPU: read/write stages spread over both workers, the model stage runs only on
+    the worker that offers GPU=1, and the bytes equal an in-process build's."""
+    from distributed import Client
+
+    with Client(gpu_cluster) as c:
+        info = c.scheduler_info()["workers"]
+    gpu = {addr for addr, w in info.items() if w.get("resources", {}).get("GPU")}
+    assert len(gpu) == 1 and len(info) == 2
+    out = tmp_path / "staged"
+    args = [a for a in demo_args(out, "reals.count=24", "runner.shard_size=3", "runner.gpu_resource=GPU")
+            if a != "runner.scheduler=synchronous"]
+    code, _, err = cli(*args, "--scheduler", gpu_cluster)
+    assert code == 0, err
+    markers = [json.loads(p.read_text()) for p in (out / "meta" / "shards").glob("*.json")]
+    assert len(markers) == 9  # 19 train pairs + 5 test pairs, shards of 3
+    assert {m["workers"]["model"] for m in markers} == gpu
+    assert {m["workers"][s] for m in markers for s in ("read", "write")} == set(info)
+
+    local = tmp_path / "local"
+    assert cli(*demo_args(local, "reals.count=24", "runner.shard_size=3"))[0] == 0
+    assert _files(out) == _files(local)

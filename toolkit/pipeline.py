@@ -104,61 +104,99 @@ def _reporter(task: ShardTask) -> Callable[[str, int], None]:
     return report
 
 
-def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = None) -> dict:
-    """Build one shard and return its completion marker (also written to meta/shards/)."""
-    from .transforms.augment import Augmenter
+@dataclass
+class ShardState:
+    """What one shard carries from stage to stage. On a cluster with GPU workers the three stages
+    (`read_stage`, `model_stage`, `write_stage`) may run on different workers, so this is what dask
+    ships between them: the aligned reals and their fakes as uint8 arrays, plus the accounting."""
 
-    t0 = time.time()
-    recipe = task.recipe
+    task: ShardTask
+    t0: float
+    isolated: bool = False
+    reals: list = field(default_factory=list)
+    fakes: dict = field(default_factory=dict)
+    alive: set = field(default_factory=set)
+    drops: Counter = field(default_factory=Counter)
+    drop_log: list = field(default_factory=list)
+    generators: dict = field(default_factory=dict)  # name -> {provenance, counters}
+    captioner: Optional[dict] = None
+    device: str = "cpu"
+    workers: dict = field(default_factory=dict)  # stage -> worker address (cluster runs)
+
+    def drop(self, origin: str, pair_id: str, reason: str, detail: str) -> None:
+        self.drops[reason] += 1
+        if len(self.drop_log) < MAX_LOGGED_DROPS:
+            self.drop_log.append({"origin": origin, "pair_id": pair_id, "reason": reason, "detail": detail[:300]})
+
+
+def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = None) -> dict:
+    """Build one shard and return its completion marker (also written to meta/shards/).
+
+    The three stages fused in one task: what local runs do (no pixels cross a process boundary)."""
+    return write_stage(model_stage(read_stage(task, report), report), report)
+
+
+def _setup(task: ShardTask, stage: str, state: Optional[ShardState] = None):
     if task.threads:
         import torch
 
         torch.set_num_threads(task.threads)
+    if state is not None:
+        try:
+            from distributed import get_worker
+
+            state.workers[stage] = get_worker().address
+        except (ImportError, ValueError):
+            pass
+
+
+def read_stage(task: ShardTask, report: Callable[[str, int], None] | None = None) -> ShardState:
+    """1. read + align (decode once); on a retry, each real in a child process (poison isolation)."""
+    state = ShardState(task=task, t0=time.time())
+    _setup(task, "read", state)
     report = report or _reporter(task)
+    recipe = task.recipe
     source = get_source(recipe)
-    generators = get_generators(recipe)
-    counters_before = [dict(g.counters) for g in generators]  # generators are cached across shards
-
-    drops: Counter = Counter()
-    drop_log: list[dict] = []
-
-    def drop(ref_origin: str, pair_id: str, reason: str, detail: str) -> None:
-        drops[reason] += 1
-        if len(drop_log) < MAX_LOGGED_DROPS:
-            drop_log.append({"origin": ref_origin, "pair_id": pair_id, "reason": reason, "detail": detail[:300]})
-
-    # 1. read + align (decode once); on a retry, each real in a child process (poison isolation)
-    out = Output(task.output)
-    isolate = next_attempt(out, task.name) > 0
-    reals: list[Member] = []
+    state.isolated = next_attempt(Output(task.output), task.name) > 0
     for ref in task.refs:
         try:
-            if isolate:
+            if state.isolated:
                 pixels, info = run_isolated(_read_and_align, source, ref, recipe)
             else:
                 pixels, info = _read_and_align(source, ref, recipe)
         except DropSample as d:
-            drop(ref.origin, ref.pair_id, d.reason, d.detail)
+            state.drop(ref.origin, ref.pair_id, d.reason, d.detail)
             continue
         except Exception as e:  # noqa: BLE001 - a poison file must not fail its shard
-            drop(ref.origin, ref.pair_id, "decode_error", f"{type(e).__name__}: {e}")
+            state.drop(ref.origin, ref.pair_id, "decode_error", f"{type(e).__name__}: {e}")
             continue
         prov = {"source": source.kind, **info, **({"source_meta": _public_meta(ref.meta)} if ref.meta else {})}
-        reals.append(Member(pair_id=ref.pair_id, source="real", label=0, pixels=pixels, origin=ref.origin,
-                            caption=ref.caption, provenance=prov))
+        state.reals.append(Member(pair_id=ref.pair_id, source="real", label=0, pixels=pixels, origin=ref.origin,
+                                  caption=ref.caption, provenance=prov))
         if task.fault_delay_s:
             time.sleep(task.fault_delay_s)  # fault-injection knob for the resume test
     report("align", len(task.refs))
+    return state
 
-    # 1b. captions for reals without one (recipe.captioner), on the aligned pixels
-    caption_counters: dict = {}
+
+def model_stage(state: ShardState, report: Callable[[str, int], None] | None = None) -> ShardState:
+    """1b. captions for reals without one; 2. fakes, batch by batch (a failed fake drops its pair).
+    The only stage that needs the models, hence the GPU."""
+    task, recipe = state.task, state.task.recipe
+    _setup(task, "model", state)
+    report = report or _reporter(task)
+    generators = get_generators(recipe)
+    counters_before = [dict(g.counters) for g in generators]  # generators are cached across shards
+    reals = state.reals
     if recipe.captioner is not None:
         from .captioner import fill_captions
         from .generators.base import resolve_device
 
-        reals, caption_counters = fill_captions(recipe.captioner, reals, resolve_device(recipe.runner.device), drop)
+        reals, caption_counters = fill_captions(recipe.captioner, reals, resolve_device(recipe.runner.device),
+                                                state.drop)
+        state.reals = reals
+        state.captioner = {"provenance": dataclasses.asdict(recipe.captioner), "counters": caption_counters}
 
-    # 2. fakes, batch by batch; a failed fake drops its whole pair
     fakes: dict[str, list[Member]] = {m.pair_id: [] for m in reals}
     alive = {m.pair_id for m in reals}
     for gen in generators:
@@ -170,7 +208,7 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
             results = gen([m.pixels for m in chunk], [m.pair_id for m in chunk], captions=[m.caption for m in chunk])
             for real, res in zip(chunk, results):
                 if isinstance(res, DropSample):
-                    drop(real.origin, real.pair_id, res.reason, res.detail)
+                    state.drop(real.origin, real.pair_id, res.reason, res.detail)
                     alive.discard(real.pair_id)
                     continue
                 row_prov = {**prov, **res.provenance} if isinstance(res, Fake) else prov
@@ -183,17 +221,30 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
                     pair_id=real.pair_id, source=gen.name, label=1, pixels=res, origin=real.origin,
                     caption=real.caption, generator=gen.model_id, provenance=row_prov))
             report(gen.name, len(chunk))
+    state.fakes, state.alive = fakes, alive
+    state.generators = {g.name: {"provenance": g.provenance(),
+                                 "counters": {k: v - before.get(k, 0) for k, v in g.counters.items()}}
+                        for g, before in zip(generators, counters_before)}
+    state.device = generators[0].device if generators else "cpu"
+    return state
 
-    # 3. matched augmentation + encoding, in pair order
+
+def write_stage(state: ShardState, report: Callable[[str, int], None] | None = None) -> dict:
+    """3. matched augmentation + encoding, in pair order; 4. the shard file, then its marker."""
+    from .transforms.augment import Augmenter
+
+    task, recipe = state.task, state.task.recipe
+    _setup(task, "write", state)
+    report = report or _reporter(task)
     aug = Augmenter(recipe.augment.ops, matched=recipe.augment.matched, seed=recipe.seed,
                     png_compress_level=recipe.store.png_compress_level)
     rows: list[dict] = []
     per_source: Counter = Counter()
     per_augment: Counter = Counter()
-    for real in reals:
-        if real.pair_id not in alive:
+    for real in state.reals:
+        if real.pair_id not in state.alive:
             continue
-        members = [real] + fakes[real.pair_id]
+        members = [real] + state.fakes[real.pair_id]
         for k, m in enumerate(members):
             p = aug.plan_for(real.pair_id, k, m.label)  # matched: the pair's one draw; see augment.py
             data, fmt, w, h = aug.apply(p, m.pixels)
@@ -206,7 +257,7 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
             per_augment[p.label()] += 1
         report("augment", 1)
 
-    # 4. write the shard, then the marker
+    out = Output(task.output)
     rel, blob = None, b""
     if rows:  # a shard whose every pair was dropped writes no file (parquet readers reject 0-row files)
         blob = parquet_bytes(rows, recipe.store.row_group_size)
@@ -217,16 +268,14 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
         "bytes": len(blob),
         "split": task.split, "pairs_planned": len(task.refs), "pairs": len({r["pair_id"] for r in rows}),
         "rows": len(rows), "per_source": dict(per_source), "per_augment": dict(per_augment),
-        "dropped": dict(drops), "drop_log": drop_log,
-        "generators": {g.name: {"provenance": g.provenance(),
-                                "counters": {k: v - before.get(k, 0) for k, v in g.counters.items()}}
-                       for g, before in zip(generators, counters_before)},
-        **({"captioner": {"provenance": dataclasses.asdict(recipe.captioner), "counters": caption_counters}}
-           if recipe.captioner is not None else {}),
-        "device": generators[0].device if generators else "cpu",
+        "dropped": dict(state.drops), "drop_log": state.drop_log,
+        "generators": state.generators,
+        **({"captioner": state.captioner} if state.captioner is not None else {}),
+        "device": state.device,
         "torch_threads": task.threads,
-        "isolated": isolate,  # a retry after a crash: reals were read in child processes
-        "seconds": round(time.time() - t0, 3),
+        "isolated": state.isolated,  # a retry after a crash: reals were read in child processes
+        **({"workers": state.workers} if state.workers else {}),
+        "seconds": round(time.time() - state.t0, 3),
     }
     out.write_json(marker_file(task.split, task.index), marker)
     clear_attempts(out, task.name)

@@ -62,6 +62,10 @@ class RunnerConfig:
     # A resume on another device type would mix float paths (CPU vs CUDA bytes differ) in one dataset;
     # refused unless this is set.
     allow_mixed_devices: bool = False
+    # A dask worker resource (e.g. GPU) the model stage requests. Set, a shard runs as three tasks:
+    # read+align and augment+write on any worker, the models only on workers started with
+    # `dask worker ... --resources GPU=1`. Unset, a shard is one task (no pixels between workers).
+    gpu_resource: Optional[str] = None
     progress: bool = True
 
 

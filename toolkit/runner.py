@@ -254,15 +254,15 @@ def _run_dask(tasks, recipe, scheduler, workers, bars, echo) -> list[dict]:
         echo(f"dask: connected to {scheduler} ({len(client.scheduler_info()['workers'])} workers)")
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+                               dashboard_address=None, silence_logs=logging.ERROR,
+                               **({"resources": {recipe.runner.gpu_resource: 1}} if recipe.runner.gpu_resource else {}))
         client = Client(cluster)
     try:
         qname = f"toolkit-progress-{uuid.uuid4().hex[:8]}"
         queue = Queue(qname, client=client)
         for t in tasks:
             t.progress_queue = qname
-        futures = {client.submit(build_shard, t, pure=False, retries=recipe.runner.retries,
-                                 key=f"shard-{t.name}-{uuid.uuid4().hex[:6]}"): t for t in tasks}
+        futures = {_submit(client, t, recipe): t for t in tasks}
         pending = set(futures)
         failed = []
         while pending:
@@ -284,6 +284,20 @@ def _run_dask(tasks, recipe, scheduler, workers, bars, echo) -> list[dict]:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _submit(client, t: ShardTask, recipe: Recipe):
+    """One task per shard, or, with `runner.gpu_resource`, three chained tasks of which only the model
+    stage asks for the resource; the future returned is the shard's last task (its marker)."""
+    tag = f"{t.name}-{uuid.uuid4().hex[:6]}"
+    kw = {"pure": False, "retries": recipe.runner.retries}
+    if not (recipe.runner.gpu_resource and recipe.fakes):
+        return client.submit(build_shard, t, key=f"shard-{tag}", **kw)
+    from .pipeline import model_stage, read_stage, write_stage
+
+    read = client.submit(read_stage, t, key=f"read-{tag}", **kw)
+    model = client.submit(model_stage, read, key=f"model-{tag}", resources={recipe.runner.gpu_resource: 1}, **kw)
+    return client.submit(write_stage, model, key=f"write-{tag}", **kw)
 
 
 def _drain(queue, bars) -> None:
