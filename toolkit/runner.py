@@ -151,6 +151,10 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
         from .card import write_card
 
         write_card(out, recipe, summary)
+        if recipe.detector is not None:
+            from .detectors.run import train_from_recipe
+
+            train_from_recipe(recipe, output, echo)
     return BuildResult(output=output, summary=summary, failed=failed)
 
 
