@@ -42,3 +42,15 @@ def test_recipe_detector_section_is_validated(cli, tmp_path):
     assert code == 2 and "detector.patince: unknown key (did you mean 'patience'?)" in err
     code, _, err = cli(*demo_args(tmp_path / "x", "detector={kind: resnet50, arch: {depth: [1]}}"))
     assert code == 2 and "detector.arch.depth" in err
+
+
+def test_demo_recipe_has_an_honest_offline_detector():
+    from toolkit.recipe import load_recipe
+    from conftest import ROOT
+
+    det = load_recipe(ROOT / "recipes" / "demo.yaml").detector
+    assert det.kind == "resnet50" and det.model is None and not det.stem_downsample  # random init, paper's stem
+    assert "not ImageNet ResNet-50" in det.note
+    from toolkit.detectors.config import ResNetConfig
+
+    assert ResNetConfig().model == "microsoft/resnet-50" and ResNetConfig().lr == 1e-4  # train's default: the paper

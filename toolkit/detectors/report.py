@@ -20,14 +20,14 @@ def describe_model(rec: dict) -> str:
         stem = "stem without early downsampling (stride-1 conv, no max-pool)" if not c["stem_downsample"] \
             else "ImageNet stem (stride 2 + max-pool)"
         if c["model"] and c["pretrained"]:
-            init = f"initialised from `{c['model']}`"
+            init = f"ResNet initialised from `{c['model']}`"
         elif c["model"]:
-            init = f"architecture of `{c['model']}`, **random init**"
+            init = f"ResNet with the architecture of `{c['model']}`, **random init**"
         else:
             hf = rec.get("hf_config", {})
-            init = (f"**random init** ResNet ({hf.get('layer_type', '?')} blocks, depths {hf.get('depths')}, "
+            init = (f"**Random-init** ResNet ({hf.get('layer_type', '?')} blocks, depths {hf.get('depths')}, "
                     f"widths {hf.get('hidden_sizes')})")
-        return (f"ResNet, {init}, {stem}, dropout {c['dropout']}, one logit; {n:,} parameters. "
+        return (f"{init}, {stem}, dropout {c['dropout']}, one logit; {n:,} parameters. "
                 f"Adam lr {c['lr']:g}, {c['pairs_per_batch']} pairs per batch, {c['crop']} px crops after paired "
                 f"augmentation, early stopping on validation balanced accuracy (patience {c['patience']}, "
                 f"lr/10 down to {c['min_lr']:g}); evaluated on full images.")
