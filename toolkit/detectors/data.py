@@ -42,6 +42,11 @@ class Split:
             arr = np.asarray(im.convert("RGB"))
         return self.transform(arr) if self.transform is not None else arr
 
+    def size(self, i: int) -> tuple[int, int]:
+        """(width, height) as stored, from the header alone (no decode)."""
+        with Image.open(io.BytesIO(self.images[i])) as im:
+            return im.size
+
     def pairs(self) -> list[list[int]]:
         """Row indices grouped by pair_id, in first-seen order."""
         if self._pairs is None:

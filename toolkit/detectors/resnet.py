@@ -158,22 +158,24 @@ class ResNetDetector:
     # --- inference ---------------------------------------------------------------------------------
     @torch.no_grad()
     def predict(self, split, desc: str = "predict") -> np.ndarray:
-        """P(fake) per row, on the full image (batched by size)."""
+        """P(fake) per row, on the full image; rows are batched by stored size (read from the header,
+        so only one batch is decoded at a time)."""
         self.net.eval()
         out = np.zeros(len(split), dtype=np.float64)
-        by_shape: dict[tuple, list[int]] = {}
-        pixels = {}
+        by_size: dict[tuple, list[int]] = {}
         for i in range(len(split)):
-            pixels[i] = split.pixels(i)
-            by_shape.setdefault(pixels[i].shape, []).append(i)
+            by_size.setdefault(split.size(i), []).append(i)
         bar = _tqdm(total=len(split), desc=desc)
-        for idx in by_shape.values():
+        for idx in by_size.values():
             for s in range(0, len(idx), self.cfg.eval_batch):
                 chunk = idx[s : s + self.cfg.eval_batch]
-                x = to_tensor([pixels[i] for i in chunk]).to(self.device)
-                with dev.autocast(self.device):
-                    logits = self.net(x).logits.squeeze(-1).float()
-                out[chunk] = torch.sigmoid(logits).cpu().numpy()
+                pixels = [split.pixels(i) for i in chunk]
+                groups = [chunk] if len({p.shape for p in pixels}) == 1 else [[i] for i in chunk]
+                for g in groups:
+                    x = to_tensor(pixels if len(groups) == 1 else [pixels[chunk.index(g[0])]]).to(self.device)
+                    with dev.autocast(self.device):
+                        logits = self.net(x).logits.squeeze(-1).float()
+                    out[g] = torch.sigmoid(logits).cpu().numpy()
                 bar.update(len(chunk))
         bar.close()
         return out
