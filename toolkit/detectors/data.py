@@ -58,7 +58,8 @@ class Split:
 
     def subset(self, idx, name: str | None = None) -> "Split":
         idx = list(idx)
-        return Split(name or self.name, [self.images[i] for i in idx], self.labels[idx],
+        images = self.images.take(idx) if hasattr(self.images, "take") else [self.images[i] for i in idx]
+        return Split(name or self.name, images, self.labels[idx],
                      [self.pair_ids[i] for i in idx], [self.sources[i] for i in idx],
                      [self.augments[i] for i in idx], self.transform, self.tag)
 
@@ -90,7 +91,7 @@ def load_splits(dataset: str) -> dict[str, Split]:
             raise ToolkitError(f"{dataset}: split {name} lacks column(s) {', '.join(sorted(missing))}; "
                                "not a paired real/fake dataset")
         ds = ds.cast_column("image", datasets.Image(decode=False))
-        images = [_bytes(x, dataset) for x in ds["image"]]
+        images = ImageColumn(ds.select_columns(["image"]), dataset)
         n = len(ds)
         sources = ds["source"] if "source" in ds.column_names else [None] * n
         labels = np.asarray(ds["label"], dtype=np.int64)
@@ -98,6 +99,25 @@ def load_splits(dataset: str) -> dict[str, Split]:
         augs = [_aug_label(a) for a in (ds["augment"] if "augment" in ds.column_names else [None] * n)]
         out[name] = Split(name, images, labels, list(ds["pair_id"]), sources, augs)
     return out
+
+
+class ImageColumn:
+    """The image bytes of a split, read row by row from the Arrow table (memory-mapped by `datasets`)
+    instead of all held in memory: a large build is not loaded whole to train on it."""
+
+    def __init__(self, ds, dataset: str, idx: list[int] | None = None):
+        self.ds, self.dataset, self.idx = ds, dataset, idx
+
+    def __len__(self) -> int:
+        return len(self.idx) if self.idx is not None else len(self.ds)
+
+    def __getitem__(self, i: int) -> bytes:
+        j = self.idx[i] if self.idx is not None else i
+        return _bytes(self.ds[int(j)]["image"], self.dataset)
+
+    def take(self, idx) -> "ImageColumn":
+        base = self.idx
+        return ImageColumn(self.ds, self.dataset, [base[i] if base is not None else i for i in idx])
 
 
 def _bytes(x: dict, dataset: str) -> bytes:
