@@ -53,6 +53,7 @@ def cli(capsys):
 
 
 def demo_args(out, *extra: str) -> list[str]:
-    """The demo recipe at test size: 64 px, a dozen pairs, small shards, in-process scheduler."""
+    """The demo recipe at test size: 64 px, a dozen pairs, small shards, in-process scheduler, and without
+    its detector section (tests/test_detector_recipe.py puts a tiny one back)."""
     return ["make", str(ROOT / "recipes" / "demo.yaml"), "--out", str(out), "reals.count=12", "image.size=64",
-            "runner.shard_size=4", "runner.scheduler=synchronous", "runner.progress=false", *extra]
+            "runner.shard_size=4", "runner.scheduler=synchronous", "runner.progress=false", "detector=null", *extra]

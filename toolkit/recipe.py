@@ -88,6 +88,7 @@ class Recipe:
     split: Dict[str, float] = field(default_factory=lambda: {"train": 0.8, "test": 0.2})
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    detector: Any = None  # optional {kind: resnet50|clip-probe|clip-knn, ...}: trained after the build
 
     # --- derived -------------------------------------------------------------------------------
     def output_url(self) -> str:
@@ -103,6 +104,7 @@ class Recipe:
         data.pop("output", None)
         if data.get("captioner") is None:  # absent captioner: the hash of a recipe from before it existed
             data.pop("captioner", None)
+        data.pop("detector", None)  # trained on the build afterwards; never changes its bytes
         # a section may name fields that only say how to run (download threads, ...), not what to build
         sections = [("reals", self.reals)] + [(("fakes", i), f) for i, f in enumerate(self.fakes)]
         for where, cfg in sections:
@@ -170,12 +172,17 @@ def validate(raw: dict, where: str = "<recipe>") -> Recipe:
     if not isinstance(fakes, list):
         raise RecipeError(f"{where}: fakes: expected a list of generator sections, got {_show(fakes)}")
     fakes = [_typed_section(f, GENERATORS, f"fakes[{i}]", where) for i, f in enumerate(fakes)]
+    detector = raw.pop("detector", None)
+    if detector is not None:
+        from .detectors.config import detector_config
+
+        detector = detector_config(detector, where, "detector")
     ops_raw: Any = {}
     if isinstance(raw.get("augment"), dict) and "ops" in raw["augment"]:
         raw["augment"] = dict(raw["augment"])
         ops_raw = raw["augment"].pop("ops") or {}
     base = _merge(Recipe, {**raw, "reals": None}, "", where)
-    base.reals, base.fakes = reals, fakes
+    base.reals, base.fakes, base.detector = reals, fakes, detector
     base.augment.ops = _typed_ops(ops_raw, where)
     missing = _missing(base, "")
     if missing:

@@ -184,6 +184,10 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
 
         write_card(out, recipe, summary)
         out.rm(TMP_DIR)  # a finished build leaves no scratch state behind
+        if recipe.detector is not None:
+            from .detectors.run import train_from_recipe
+
+            train_from_recipe(recipe, output, echo)
     return BuildResult(output=output, summary=summary, failed=failed)
 
 

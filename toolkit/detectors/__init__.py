@@ -1,0 +1,21 @@
+"""Reference detectors trained and evaluated on toolkit datasets.
+
+One concern per module: `config` (typed settings per detector kind), `data` (loading a build or a hub
+dataset with pairs kept together), `augment` (training augmentation drawn once per pair), `resnet`,
+`features` (cached CLIP features), `clip_probe`, `clip_knn`, `metrics`, `plots`, `robustness`,
+`storage` (safetensors + model card), `report` (markdown for the cards) and `run` (train, evaluate,
+write results), which the `toolkit train` / `toolkit eval` commands and a recipe's `detector:` call.
+"""
+
+KINDS = {
+    "resnet50": "toolkit.detectors.resnet:ResNetDetector",
+    "clip-probe": "toolkit.detectors.clip_probe:ClipProbeDetector",
+    "clip-knn": "toolkit.detectors.clip_knn:ClipKnnDetector",
+}
+
+
+def detector_class(kind: str):
+    import importlib
+
+    mod, name = KINDS[kind].split(":")
+    return getattr(importlib.import_module(mod), name)

@@ -1,0 +1,157 @@
+"""Typed settings of each detector kind, validated like a recipe section.
+
+The same dataclasses type a recipe's `detector:` section and the `key=value` overrides of
+`toolkit train`, so a typo is one line naming the key (with the closest valid one) before any
+training starts. Defaults are the papers' settings; the demo recipe overrides them for a CPU budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from omegaconf import OmegaConf
+
+from ..errors import RecipeError
+from . import KINDS
+
+
+@dataclass
+class TrainAugConfig:
+    """Training augmentation (see augment.py): per-op probabilities, drawn once per pair and epoch."""
+
+    resized_crop: float = 0.2  # random resized crop, area scale in `resized_crop_scale`, back to input size
+    resized_crop_scale: List[float] = field(default_factory=lambda: [0.5, 1.0])
+    color_jitter: float = 0.2  # brightness/contrast/saturation +-20%
+    grayscale: float = 0.05
+    cutout: float = 0.1  # one grey rectangle of up to 1/4 of each side
+    noise: float = 0.1  # gaussian noise, sigma in 1..5 (0..255 scale)
+    blur: float = 0.1  # gaussian blur, sigma in 0.1..2
+    jpeg: float = 0.1  # JPEG, quality in 65..100
+    rot90: float = 0.5  # a random multiple of 90 degrees
+    flip: float = 0.5  # horizontal flip
+
+
+@dataclass
+class CommonConfig:
+    kind: str = "resnet50"
+    out: Optional[str] = None  # where the model goes; default outputs/detectors/<dataset>-<kind>
+    seed: int = 0
+    train_split: str = "train"
+    val_split: Optional[str] = None  # null: carve `val_fraction` of the training pairs out (by pair)
+    val_fraction: float = 0.1
+    test_split: str = "test"
+    robustness: bool = True  # run the perturbation sweep on the test split
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    max_train_pairs: Optional[int] = None  # subsample (by pair) for quick runs
+    shuffle_labels: bool = False  # control: permute training labels (the detector must fall to chance)
+    note: Optional[str] = None  # a line shown with the results in the cards (what this run is, caveats)
+
+
+@dataclass
+class ResNetConfig(CommonConfig):
+    """The alignment paper's detector (Rajan et al.): ResNet-50, no early downsampling, one logit."""
+
+    model: Optional[str] = "microsoft/resnet-50"  # hub id or path (from_pretrained); null: random init from `arch`
+    pretrained: bool = True  # false: the model's architecture with random weights
+    arch: Dict[str, Any] = field(default_factory=dict)  # transformers ResNetConfig fields (override/random init)
+    stem_downsample: bool = False  # false: stride-1 stem conv and no max-pool (the paper's stem)
+    dropout: float = 0.5
+    lr: float = 1e-4  # Adam
+    min_lr: float = 1e-6  # stop when the lr falls below this
+    lr_factor: float = 0.1  # lr *= this after `patience` epochs without a better val balanced accuracy
+    patience: int = 10
+    max_epochs: int = 100
+    pairs_per_batch: int = 16  # every member of a pair is in the same batch
+    crop: int = 96  # training crop after augmentation (pixels)
+    eval_batch: int = 16
+    augment: TrainAugConfig = field(default_factory=TrainAugConfig)
+
+
+@dataclass
+class ClipProbeConfig(CommonConfig):
+    """UnivFD's linear probe (Ojha et al.) on frozen CLIP ViT-L/14 image features."""
+
+    kind: str = "clip-probe"
+    model: str = "openai/clip-vit-large-patch14"
+    cache_dir: Optional[str] = None  # feature cache; default $TOOLKIT_CACHE or ~/.cache/toolkit/features
+    feature_batch: int = 32
+    lr: float = 1e-4  # AdamW
+    weight_decay: float = 0.0
+    batch_size: int = 256
+    max_epochs: int = 500
+    patience: int = 50  # epochs without a better val AP before stopping (features are cached: epochs are cheap)
+
+
+@dataclass
+class ClipKnnConfig(CommonConfig):
+    """UnivFD's nearest neighbour: cosine similarity to the training feature bank."""
+
+    kind: str = "clip-knn"
+    model: str = "openai/clip-vit-large-patch14"
+    cache_dir: Optional[str] = None
+    feature_batch: int = 32
+    k: int = 9  # neighbours voting; k=1 is UnivFD's nearest neighbour (a binary score)
+    temperature: float = 0.07  # vote weights softmax(similarity / temperature)
+
+
+SCHEMAS = {"resnet50": ResNetConfig, "clip-probe": ClipProbeConfig, "clip-knn": ClipKnnConfig}
+assert set(SCHEMAS) == set(KINDS)
+
+
+def detector_config(raw: dict, where: str = "detector", path: str = "detector"):
+    """A typed config from a mapping with a `kind:`; RecipeError names the bad key."""
+    from ..recipe import _check_keys, _merge
+
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{where}: {path}: expected a mapping with a kind:, got {raw!r}")
+    kind = raw.get("kind", "resnet50")
+    if kind not in SCHEMAS:
+        close = difflib.get_close_matches(str(kind), list(SCHEMAS), n=1)
+        tail = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(SCHEMAS)})"
+        raise RecipeError(f"{where}: {path}.kind: unknown detector {kind!r}{tail}")
+    schema = SCHEMAS[kind]
+    _check_keys(raw, schema, path, where)
+    cfg = _merge(schema, {**raw, "kind": kind}, path, where)
+    _check(cfg, where, path)
+    return cfg
+
+
+def with_overrides(raw: dict, overrides, where: str) -> dict:
+    """Apply `key=value` overrides (yaml values, dotted keys) to a raw section."""
+    from ..recipe import _apply_overrides
+
+    return _apply_overrides(raw, list(overrides), where)
+
+
+def _check(cfg, where: str, path: str) -> None:
+    def bad(key, msg):
+        raise RecipeError(f"{where}: {path}.{key}: {msg}")
+
+    if not 0.0 <= cfg.val_fraction < 1.0:
+        bad("val_fraction", f"must be within 0..1, got {cfg.val_fraction}")
+    if isinstance(cfg, ResNetConfig):
+        if cfg.crop < 8:
+            bad("crop", f"must be at least 8, got {cfg.crop}")
+        if not 0.0 <= cfg.dropout < 1.0:
+            bad("dropout", f"must be within 0..1, got {cfg.dropout}")
+        for f in dataclasses.fields(cfg.augment):
+            v = getattr(cfg.augment, f.name)
+            if isinstance(v, float) and not 0.0 <= v <= 1.0:
+                bad(f"augment.{f.name}", f"probability must be within 0..1, got {v}")
+        from transformers import ResNetConfig as HFResNetConfig
+
+        known = set(HFResNetConfig().to_dict())
+        for key in cfg.arch:
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                bad(f"arch.{key}", "not a transformers ResNetConfig field"
+                    + (f" (did you mean {close[0]!r}?)" if close else ""))
+    if isinstance(cfg, ClipKnnConfig) and cfg.k < 1:
+        bad("k", f"must be at least 1, got {cfg.k}")
+
+
+def to_dict(cfg) -> dict:
+    return OmegaConf.to_container(OmegaConf.structured(cfg))

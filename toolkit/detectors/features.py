@@ -1,0 +1,140 @@
+"""Frozen CLIP image features, cached on disk so a second run does not recompute them.
+
+Rows are cut into blocks of BLOCK consecutive rows of a split (the unit of caching, like a build's
+shard). A block's cache key is the sha256 of: the model's fingerprint (id + config + weight files), the
+preprocessing version, the perturbation tag (robustness sweep) and the sha256 of every image's bytes
+in it. So a rebuilt dataset with new bytes, another model or another perturbation never reuses a
+stale file, and an unchanged one is never recomputed; the model is not even loaded when every block
+is cached. Files are written under a temporary name and renamed (a killed run leaves no half file).
+
+Preprocessing follows UnivFD's test transform: center crop to the model's input size (224 for
+ViT-L/14), upscaling (bicubic) only images whose short side is smaller; CLIP's normalisation.
+The feature is the projected image embedding (768-d for ViT-L/14).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import device as dev
+
+BLOCK = 512
+PREPROCESS_VERSION = "center-crop-v1"
+CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
+CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
+STATS = {"computed": 0, "reused": 0}  # rows whose features were computed / read from the cache
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("TOOLKIT_CACHE", Path.home() / ".cache" / "toolkit")) / "features"
+
+
+def model_fingerprint(name: str) -> str:
+    """Identity of the model's weights without loading it: id + config + weight files (size, head, tail)."""
+    path = Path(name)
+    if not path.is_dir():
+        try:
+            from huggingface_hub import snapshot_download
+
+            path = Path(snapshot_download(name, local_files_only=True))
+        except Exception:  # noqa: BLE001 - not cached: the id alone (loading will say what is wrong)
+            return hashlib.sha256(name.encode()).hexdigest()[:16]
+    h = hashlib.sha256(name.encode())
+    for f in sorted(path.iterdir()):
+        if f.suffix in (".json",):
+            h.update(f.name.encode() + f.read_bytes())
+        elif f.suffix in (".safetensors", ".bin"):
+            size = f.stat().st_size
+            with open(f, "rb") as fh:
+                head = fh.read(4 << 20)
+                fh.seek(max(0, size - (4 << 20)))
+                tail = fh.read()
+            h.update(f"{f.name}:{size}".encode() + hashlib.sha256(head + tail).digest())
+    return h.hexdigest()[:16]
+
+
+class FeatureExtractor:
+    def __init__(self, model: str, device: str = "auto", batch: int = 32, cache_dir: str | None = None):
+        self.name = model
+        self.device = dev.pick(device)
+        self.batch = batch
+        self.cache = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.fingerprint = model_fingerprint(model)
+        self._model = None
+
+    def model(self):
+        if self._model is None:
+            from transformers import CLIPVisionModelWithProjection
+
+            from ..errors import ToolkitError
+
+            try:
+                m = CLIPVisionModelWithProjection.from_pretrained(self.name)
+            except (OSError, ValueError) as e:
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise ToolkitError(f"detector.model {self.name!r}: cannot load ({first})") from None
+            self._model = m.eval().to(self.device)
+        return self._model
+
+    def block_key(self, split, start: int, stop: int) -> str:
+        h = hashlib.sha256(f"{self.fingerprint}\x1f{PREPROCESS_VERSION}\x1f{split.tag}".encode())
+        for i in range(start, stop):
+            h.update(hashlib.sha256(split.images[i]).digest())
+        return h.hexdigest()
+
+    def features(self, split, desc: str = "features") -> np.ndarray:
+        from tqdm.auto import tqdm
+
+        blocks = []
+        bar = tqdm(total=len(split), desc=desc, leave=False, dynamic_ncols=True, mininterval=0.5)
+        for start in range(0, len(split), BLOCK):
+            stop = min(len(split), start + BLOCK)
+            path = self.cache / f"{self.block_key(split, start, stop)}.npy"
+            if path.exists():
+                blocks.append(np.load(path))
+                STATS["reused"] += stop - start
+            else:
+                feats = self._compute(split, range(start, stop))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{uuid.uuid4().hex}.tmp.npy")
+                np.save(tmp, feats)
+                os.replace(tmp, path)
+                blocks.append(feats)
+                STATS["computed"] += stop - start
+            bar.update(stop - start)
+        bar.close()
+        if not blocks:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.concatenate(blocks).astype(np.float32)
+
+    @torch.no_grad()
+    def _compute(self, split, rows) -> np.ndarray:
+        model = self.model()
+        size = model.config.image_size
+        out = []
+        rows = list(rows)
+        for s in range(0, len(rows), self.batch):
+            x = np.stack([preprocess(split.pixels(i), size) for i in rows[s : s + self.batch]])
+            x = torch.from_numpy(x).permute(0, 3, 1, 2).to(self.device)
+            with dev.autocast(self.device):
+                emb = model(pixel_values=x).image_embeds
+            out.append(emb.float().cpu().numpy())
+        return np.concatenate(out)
+
+
+def preprocess(arr: np.ndarray, size: int) -> np.ndarray:
+    h, w = arr.shape[:2]
+    if min(h, w) < size:
+        s = size / min(h, w)
+        arr = np.asarray(Image.fromarray(arr).resize((max(size, round(w * s)), max(size, round(h * s))), Image.BICUBIC))
+        h, w = arr.shape[:2]
+    y, x = (h - size) // 2, (w - size) // 2
+    crop = arr[y : y + size, x : x + size].astype(np.float32) / 255.0
+    return (crop - CLIP_MEAN) / CLIP_STD

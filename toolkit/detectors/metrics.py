@@ -1,0 +1,88 @@
+"""Detection metrics on fake-probability scores (label 1 = fake).
+
+AP and ROC-AUC are threshold-free. Accuracies are reported at 0.5 and at a threshold chosen on the
+validation split (the one maximising balanced accuracy there): a detector can rank perfectly and
+still sit at 50% accuracy at 0.5 when test images differ from training ones (UnivFD's point), so
+both are needed. Real and fake accuracy are reported separately, and their mean (balanced accuracy)
+is the number that does not move with the class ratio.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def average_precision(labels, scores) -> float | None:
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    if labels.min(initial=1) == labels.max(initial=0):
+        return None
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(labels, scores))
+
+
+def roc_auc(labels, scores) -> float | None:
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    if labels.min(initial=1) == labels.max(initial=0):
+        return None
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores))
+
+
+def accuracies(labels, scores, threshold: float = 0.5) -> dict:
+    """Overall, real, fake and balanced accuracy when `score >= threshold` means fake."""
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    pred = (scores >= threshold).astype(int)
+    real, fake = labels == 0, labels == 1
+    real_acc = float((pred[real] == 0).mean()) if real.any() else None
+    fake_acc = float((pred[fake] == 1).mean()) if fake.any() else None
+    parts = [a for a in (real_acc, fake_acc) if a is not None]
+    return {"acc": float((pred == labels).mean()) if len(labels) else None, "real_acc": real_acc,
+            "fake_acc": fake_acc, "balanced_acc": float(np.mean(parts)) if parts else None}
+
+
+def best_threshold(labels, scores) -> float:
+    """The threshold maximising balanced accuracy (midpoint between neighbouring scores)."""
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    if len(scores) == 0 or labels.min() == labels.max():
+        return 0.5
+    u = np.unique(scores)
+    cands = np.concatenate([[u[0] - 1e-6], (u[:-1] + u[1:]) / 2, [u[-1] + 1e-6]])
+    best, best_t = -1.0, 0.5
+    for t in cands:
+        b = accuracies(labels, scores, t)["balanced_acc"]
+        if b > best + 1e-12 or (abs(b - best) <= 1e-12 and abs(t - 0.5) < abs(best_t - 0.5)):
+            best, best_t = b, float(t)
+    return best_t
+
+
+def summary(labels, scores, val_threshold: float | None = None) -> dict:
+    labels = np.asarray(labels)
+    out = {"n": int(len(labels)), "n_real": int((labels == 0).sum()), "n_fake": int((labels == 1).sum()),
+           "ap": average_precision(labels, scores), "roc_auc": roc_auc(labels, scores)}
+    at_half = accuracies(labels, scores, 0.5)
+    out.update({"acc@0.5": at_half["acc"], "real_acc": at_half["real_acc"], "fake_acc": at_half["fake_acc"],
+                "balanced_acc": at_half["balanced_acc"]})
+    if val_threshold is not None:
+        at_val = accuracies(labels, scores, val_threshold)
+        out.update({"val_threshold": val_threshold, "acc@val": at_val["acc"],
+                    "balanced_acc@val": at_val["balanced_acc"]})
+    return out
+
+
+def breakdown(split, scores, val_threshold: float | None = None) -> dict:
+    """Per generator (all reals against that generator's fakes) and per build augmentation chain
+    (both members of a pair share it, so each group holds both classes)."""
+    scores = np.asarray(scores)
+    labels = split.labels
+    real = np.flatnonzero(labels == 0)
+    by_source = {}
+    for src in sorted({s for s, l in zip(split.sources, labels) if l == 1}):
+        idx = np.concatenate([real, [i for i, s in enumerate(split.sources) if s == src and labels[i] == 1]]).astype(int)
+        by_source[src] = summary(labels[idx], scores[idx], val_threshold)
+    by_aug = {}
+    for aug in sorted(set(split.augments)):
+        idx = np.asarray([i for i, a in enumerate(split.augments) if a == aug], dtype=int)
+        by_aug[aug] = summary(labels[idx], scores[idx], val_threshold)
+    return {"by_source": by_source, "by_augment": by_aug}

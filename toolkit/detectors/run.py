@@ -1,0 +1,156 @@
+"""Train a detector on a dataset, evaluate it, save it, and write its results into the dataset card.
+
+This is what `toolkit train`, a recipe's `detector:` section and `toolkit eval` call. Outputs:
+    MODEL_DIR/model.safetensors, detector.json, README.md (model card)
+    MODEL_DIR/metrics.json (test metrics, breakdowns, robustness, training history)
+    MODEL_DIR/roc.png, pr.png, robustness.png
+and, when DATASET is a local toolkit build, OUT/meta/detector/card.json (+ the PNGs) and a refreshed
+OUT/README.md, whose detector section shows every detector trained on it (one entry per kind).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import detector_class, device as dev
+from .config import to_dict
+from .data import dataset_name, is_local, load_splits, train_val_test
+from .metrics import best_threshold, breakdown, summary
+from . import plots, report, storage
+
+CARD_JSON = "meta/detector/card.json"
+
+
+def default_out(dataset: str, kind: str) -> str:
+    return str(Path("outputs") / "detectors" / f"{dataset_name(dataset)}-{kind}")
+
+
+def config_hash(cfg) -> str:
+    data = to_dict(cfg)
+    for k in ("out", "device"):
+        data.pop(k, None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def train_and_evaluate(dataset: str, cfg, out: str | None = None, echo=print, update_card: bool = True) -> dict:
+    import torch
+
+    out = out or cfg.out or default_out(dataset, cfg.kind)
+    outp = Path(out)
+    outp.mkdir(parents=True, exist_ok=True)
+    splits = load_splits(dataset)
+    train, val, test = train_val_test(splits, cfg, dataset)
+    device = dev.pick(cfg.device)
+    echo(f"detector {cfg.kind}: train {len(train.pairs())} pairs ({len(train)} images), "
+         f"val {len(val.pairs())} pairs, test {len(test)} images; device {dev.describe(device)}")
+    det = detector_class(cfg.kind)(cfg)
+    t0 = time.time()
+    history = det.fit(train, val, echo=echo)
+    train_s = time.time() - t0
+    thr = best_threshold(val.labels, det.predict(val, desc="val")) if len(val) else 0.5
+    det.threshold = thr
+    t1 = time.time()
+    scores = det.predict(test, desc="test")
+    test_metrics = summary(test.labels, scores, thr)
+    echo("test: " + ", ".join(f"{k}={v:.3f}" for k, v in test_metrics.items() if isinstance(v, float)))
+    plots.roc_pr(test.labels, scores, str(outp / "roc.png"), str(outp / "pr.png"), f"{cfg.kind} on {dataset_name(dataset)}")
+    rob = []
+    if cfg.robustness:
+        from .robustness import sweep
+
+        rob = sweep(det, test, thr, progress=lambda r: echo(
+            f"  robustness {r['perturbation']:>9}: AP={r['ap'] or 0:.3f} AUC={r['roc_auc'] or 0:.3f} "
+            f"bal_acc={r['balanced_acc']:.3f}"))
+        plots.robustness(rob, str(outp / "robustness.png"), f"{cfg.kind} on {dataset_name(dataset)}")
+    eval_s = time.time() - t1
+    rec = {"kind": cfg.kind, "dataset": dataset, "config": to_dict(cfg), "config_hash": config_hash(cfg),
+           "device": dev.describe(device), "torch_threads": torch.get_num_threads(),
+           "epochs": len(history), "train_s": round(train_s, 1), "eval_s": round(eval_s, 1),
+           "val_threshold": thr, "test": test_metrics, "breakdown": breakdown(test, scores, thr),
+           "robustness": rob, "history": history, "note": cfg.note,
+           "splits": {"train": {"name": cfg.train_split, "pairs": len(train.pairs()), "images": len(train)},
+                      "val": {"name": cfg.val_split or f"{cfg.train_split} (held out)", "pairs": len(val.pairs()),
+                              "how": f"split `{cfg.val_split}`" if cfg.val_split else
+                              f"{cfg.val_fraction:g} of the training pairs, held out by pair"},
+                      "test": {"name": cfg.test_split, "images": len(test)}},
+           "model_dir": str(outp)}
+    rec.update({k: v for k, v in det.meta().items() if k in ("parameters", "hf_config")})
+    storage.save(det, cfg, str(outp), {k: v for k, v in rec.items() if k != "history"}, report.model_card(rec))
+    (outp / "metrics.json").write_text(json.dumps(rec, indent=1, sort_keys=True, default=_json) + "\n")
+    echo(f"model saved to {outp} (model.safetensors, detector.json, README.md, metrics.json, plots)")
+    if update_card and is_local(dataset) and (Path(dataset) / "meta" / "summary.json").exists():
+        write_dataset_card(dataset, rec, outp)
+        echo(f"results written into {Path(dataset) / 'README.md'}")
+    return rec
+
+
+def write_dataset_card(dataset: str, rec: dict, model_dir: Path) -> None:
+    """Merge this detector's record into OUT/meta/detector/card.json and re-render the card."""
+    from ..card import refresh_card
+    from ..store.atomic import Output
+
+    out = Output(dataset)
+    prev = out.read_json(CARD_JSON) if out.exists(CARD_JSON) else {}
+    records = dict(prev.get("detectors", {}))
+    records[rec["kind"]] = {k: v for k, v in rec.items() if k != "history"}
+    for name in ("roc.png", "pr.png", "robustness.png"):
+        if (model_dir / name).exists():
+            out.write_bytes(f"meta/detector/{rec['kind']}-{name}", (model_dir / name).read_bytes())
+    out.write_text(CARD_JSON, json.dumps({"detectors": records, "markdown": report.dataset_section(records)},
+                                         indent=1, sort_keys=True, default=_json) + "\n")
+    refresh_card(dataset)
+
+
+def previous_record(dataset: str, cfg) -> dict | None:
+    """The card's record of this detector kind if it was trained with the same settings."""
+    path = Path(dataset) / CARD_JSON
+    if not path.exists():
+        return None
+    rec = json.loads(path.read_text()).get("detectors", {}).get(cfg.kind)
+    return rec if rec and rec.get("config_hash") == config_hash(cfg) else None
+
+
+def evaluate(model_dir: str, datasets: list[str], split: str = "test", echo=print) -> list[dict]:
+    det, meta = storage.load(model_dir)
+    rows = []
+    for ds in datasets:
+        splits = load_splits(ds)
+        if split not in splits:
+            from ..errors import ToolkitError
+
+            raise ToolkitError(f"{ds}: no split {split!r} (has: {', '.join(splits)}); pass --split")
+        s = splits[split]
+        scores = det.predict(s, desc=f"{dataset_name(ds)}")
+        m = summary(s.labels, scores, det.threshold)
+        rows.append({"dataset": ds, "split": split, "metrics": m, "breakdown": breakdown(s, scores, det.threshold)})
+        echo(f"{ds}: AP={m['ap'] or 0:.3f} AUC={m['roc_auc'] or 0:.3f} acc@0.5={m['acc@0.5']:.3f}")
+    return rows
+
+
+def _json(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    return str(o)
+
+
+__all__ = ["train_and_evaluate", "evaluate", "default_out", "previous_record"]
+
+
+def train_from_recipe(recipe, output: str, echo=print) -> dict | None:
+    """A recipe's `detector:` section, run after a complete build (skipped when the card already holds
+    this detector trained with the same settings on this build)."""
+    cfg = recipe.detector
+    if not is_local(output):  # the build itself is fine: say why nothing was trained, do not fail it
+        echo(f"detector: skipped, {output} is not a local folder; run `toolkit train` on a local copy")
+        return None
+    prev = previous_record(output, cfg)
+    if prev is not None:
+        echo(f"detector {cfg.kind}: already trained with these settings (see {output}/README.md); skipped")
+        return prev
+    out = cfg.out or str(Path(output).parent / f"{Path(output).name}-detector-{cfg.kind}")
+    return train_and_evaluate(output, cfg, out=out, echo=echo)
