@@ -54,7 +54,7 @@ def folder_recipe(folder: Path, size: int, n: int, shard_size: int, codec: str =
         ["augment.ops.webp.p=0", "augment.ops.jpeg.p=1.0", "augment.ops.jpeg.quality=[90,90]"]
     return load_recipe(ROOT / "recipes" / "demo.yaml", [
         f"reals={{kind: folder, path: '{folder}', count: {n}}}", f"image.size={size}", f"fakes={fakes}",
-        *ops, f"runner.shard_size={shard_size}", "split.train=1.0", "split.test=0.0",
+        *ops, f"runner.shard_size={shard_size}", "split.train=1.0", "split.test=0.0", "detector=null",
         "runner.progress=false"])
 
 

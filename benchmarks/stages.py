@@ -1,6 +1,6 @@
 """Throughput of the CPU stages against their codec floor, measured side by side in one run.
 
-    .venv/bin/python benchmarks/run.py [--n 64] [--size 256]
+    .venv/bin/python benchmarks/stages.py [--n 64] [--size 256]
 
 For each stage it prints images/s of toolkit's code and of the bare library call it cannot avoid
 (the "floor"), and their ratio; then a whole shard (read -> align -> VAE -> augment -> parquet)
@@ -12,23 +12,10 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import sys
 import tempfile
-import time
 
-import numpy as np
+from common import timed  # noqa: E402 - also puts the repository on sys.path
 from PIL import Image
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-
-def timed(fn, repeat=1):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:
@@ -82,14 +69,14 @@ def main() -> None:
     # VAE round-trip (model bound: no floor, reported as is)
     gen = get_generators(recipe)[0]
     ids = [r.pair_id for r in task.refs]
-    t_vae = timed(lambda: [gen(aligned[i:i + 8], ids[i:i + 8]) for i in range(0, len(aligned), 8)])
+    t_vae = timed(lambda: [gen(aligned[i:i + 8], ids[i:i + 8]) for i in range(0, len(aligned), 8)], 1)
     row("vae round-trip", t_vae, None)
 
     # whole shard vs sum of parts
     parts = sum(args.n / r[1] for r in rows if r[0] in ("decode+align", "encode png", "vae round-trip"))
     parts += args.n / rows[1][1]  # the fake's encode
     t_shard = timed(lambda: build_shard(ShardTask(recipe=recipe, output=tmp, split="train", index=0, total=1,
-                                                  refs=task.refs), report=lambda s, n: None))
+                                                  refs=task.refs), report=lambda s, n: None), 1)
     row("whole shard", t_shard, parts)
 
     print(f"\n{args.n} bundled reals at {args.size} px, {os.cpu_count()} cores, torch {torch.__version__}")

@@ -133,19 +133,9 @@ class Text2Image(Generator):
                                     "add a `captioner:` section to caption it")
             else:
                 todo.append(i)
-        for start in range(0, len(todo), self.cfg.batch_size):
-            chunk = todo[start : start + self.cfg.batch_size]
-            try:
-                res = self._generate([captions[i] for i in chunk], [pair_ids[i] for i in chunk])
-            except Exception:  # noqa: BLE001 - isolate the poison prompt: retry one by one
-                res = []
-                for i in chunk:
-                    try:
-                        res.append(self._generate([captions[i]], [pair_ids[i]])[0])
-                    except Exception as e:  # noqa: BLE001
-                        res.append(DropSample("generator_error", f"{self.kind}: {type(e).__name__}: {e}"))
-            for i, r in zip(chunk, res):
-                out[i] = r if isinstance(r, DropSample) else self._fit(r, pixels[i], pair_ids[i])
+        done = self.batched(todo, lambda ch: self._generate([captions[i] for i in ch], [pair_ids[i] for i in ch]))
+        for i, r in done.items():
+            out[i] = r if isinstance(r, DropSample) else self._fit(r, pixels[i], pair_ids[i])
         return out
 
     # --- steps -----------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import DropSample
 from ..registry import GENERATORS
 from ..seeding import derive_seed
 from .base import Generator, resolve_model, state_dict_sha256, torch_dtype
@@ -86,20 +85,10 @@ class VaeRoundtrip(Generator):
         groups: dict[tuple, list[int]] = {}
         for i, p in enumerate(pixels):
             groups.setdefault(p.shape, []).append(i)
-        for idx in groups.values():
-            for start in range(0, len(idx), self.cfg.batch_size):
-                chunk = idx[start : start + self.cfg.batch_size]
-                try:
-                    res = self._roundtrip([pixels[i] for i in chunk], [pair_ids[i] for i in chunk])
-                except Exception:  # noqa: BLE001 - isolate the poison sample: retry one by one
-                    res = []
-                    for i in chunk:
-                        try:
-                            res.append(self._roundtrip([pixels[i]], [pair_ids[i]])[0])
-                        except Exception as e:  # noqa: BLE001
-                            res.append(DropSample("generator_error", f"{self.kind}: {type(e).__name__}: {e}"))
-                for i, r in zip(chunk, res):
-                    out[i] = r
+        for idx in groups.values():  # batches of one size each
+            done = self.batched(idx, lambda ch: self._roundtrip([pixels[i] for i in ch], [pair_ids[i] for i in ch]))
+            for i, r in done.items():
+                out[i] = r
         return out
 
     def _roundtrip(self, arrs: list[np.ndarray], pair_ids: list[str]) -> list[np.ndarray]:
