@@ -150,3 +150,12 @@ def test_bad_features_section_is_one_line(cli, tmp_path, tiny_sd, tiny_vae):
         code, _, err = cli("make", write_recipe(tmp_path, base_recipe(tiny_sd, tiny_vae, features=bad)),
                            "--out", tmp_path / "x", "--print-recipe")
         assert code == 2 and needle in err, err
+
+
+def test_fakeinversion_recipe_reads():
+    from pathlib import Path
+
+    from toolkit.recipe import load_recipe
+
+    r = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "fakeinversion.yaml", ["reals.url_list=x.parquet"])
+    assert r.features[0].kind == "ddim_inversion" and r.features[0].steps == 50 and not r.augment.ops

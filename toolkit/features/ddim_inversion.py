@@ -117,8 +117,11 @@ class DDIMInverter:
         return self.pipe.vae.encode(x).latent_dist.mean * self.scale
 
     def decode(self, z) -> list[np.ndarray]:
+        """uint8 images, quantised like diffusers' image processor (round((x + 1) / 2 * 255))."""
+        import torch
+
         x = self.pipe.vae.decode(z / self.scale).sample.float()
-        x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(dtype=__import__("torch").uint8)
+        x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(dtype=torch.uint8)
         return [a for a in x.permute(0, 2, 3, 1).cpu().numpy()]
 
     def invert(self, z0, cond, uncond, steps: int | None = None):
