@@ -75,6 +75,7 @@ def test_train_then_eval_on_a_retrieval_matched_set(cli, build, tmp_path, monkey
     assert code == 0, err
     summary = json.loads(stdout)
     assert summary["matched"] == summary["fakes"] == 6 and summary["features_carried"] == 12
+    assert summary["text_used"] and summary["text_weight"] == 0.5  # bundled reals have captions
     code, table, err = cli("eval", model, "--on", out, tmp_path / "matched", "--json", tmp_path / "e.json")
     assert code == 0, err
     rows = json.loads((tmp_path / "e.json").read_text())["results"]
