@@ -120,6 +120,7 @@ def test_build_writes_features_for_every_row_and_same_bytes_twice(cli, tmp_path,
     out = tmp_path / "out"
     code, stdout, err = cli("make", recipe, "--out", out)
     assert code == 0, (stdout, err)
+    assert cli("verify", out)[0] == 0  # the side files do not disturb the build's own checks
     dsd = load(out)  # load_dataset still sees only the rows
     pairs = check_alignment(dsd)
     assert len(pairs) == 4
