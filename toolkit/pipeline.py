@@ -226,6 +226,10 @@ def model_stage(state: ShardState, report: Callable[[str, int], None] | None = N
                                  "counters": {k: v - before.get(k, 0) for k, v in g.counters.items()}}
                         for g, before in zip(generators, counters_before)}
     state.device = generators[0].device if generators else "cpu"
+    if recipe.features:  # per-row side files (FakeInversion); may drop pairs under feature_error
+        from .features.stage import run_features
+
+        run_features(state)
     return state
 
 

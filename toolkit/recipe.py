@@ -89,6 +89,7 @@ class Recipe:
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     detector: Any = None  # optional {kind: resnet50|clip-probe|clip-knn, ...}: trained after the build
+    features: Optional[List[Any]] = None  # optional [{kind: ddim_inversion, ...}]: per-row side files
 
     # --- derived -------------------------------------------------------------------------------
     def output_url(self) -> str:
@@ -104,6 +105,8 @@ class Recipe:
         data.pop("output", None)
         if data.get("captioner") is None:  # absent captioner: the hash of a recipe from before it existed
             data.pop("captioner", None)
+        if data.get("features") is None:  # absent features: the hash of a recipe from before they existed
+            data.pop("features", None)
         data.pop("detector", None)  # trained on the build afterwards; never changes its bytes
         # a section may name fields that only say how to run (download threads, ...), not what to build
         sections = [("reals", self.reals)] + [(("fakes", i), f) for i, f in enumerate(self.fakes)]
@@ -177,12 +180,15 @@ def validate(raw: dict, where: str = "<recipe>") -> Recipe:
         from .detectors.config import detector_config
 
         detector = detector_config(detector, where, "detector")
+    features = raw.pop("features", None)
+    if features is not None:
+        features = _features(features, where)
     ops_raw: Any = {}
     if isinstance(raw.get("augment"), dict) and "ops" in raw["augment"]:
         raw["augment"] = dict(raw["augment"])
         ops_raw = raw["augment"].pop("ops") or {}
     base = _merge(Recipe, {**raw, "reals": None}, "", where)
-    base.reals, base.fakes, base.detector = reals, fakes, detector
+    base.reals, base.fakes, base.detector, base.features = reals, fakes, detector, features
     base.augment.ops = _typed_ops(ops_raw, where)
     missing = _missing(base, "")
     if missing:
@@ -204,6 +210,24 @@ def _typed_section(section: Any, registry: Registry, path: str, where: str):
         raise RecipeError(f"{where}: {path}.kind: unknown {registry.what} kind {kind!r}{tail}")
     _check_keys(section, entry.config, path, where)
     return _merge(entry.config, section, path, where)
+
+
+def _features(items: Any, where: str) -> list:
+    from .features import KINDS, config_class
+
+    if not isinstance(items, list):
+        raise RecipeError(f"{where}: features: expected a list of sections with a kind:, got {_show(items)}")
+    out = []
+    for i, item in enumerate(items):
+        path = f"features[{i}]"
+        kind = item.get("kind") if isinstance(item, dict) else None
+        if kind not in KINDS:
+            close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
+            tail = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(KINDS)})"
+            raise RecipeError(f"{where}: {path}.kind: unknown feature kind {kind!r}{tail}")
+        _check_keys(item, config_class(kind), path, where)
+        out.append(_merge(config_class(kind), item, path, where))
+    return out
 
 
 def _typed_ops(ops: Any, where: str) -> dict:

@@ -1,4 +1,4 @@
-"""`toolkit train DATASET --detector resnet50|clip-probe|clip-knn [--out DIR] [key=value ...]`:
+"""`toolkit train DATASET --detector resnet50|clip-probe|clip-knn|fakeinversion [--out DIR] [key=value ...]`:
 train a reference detector on a toolkit build (a folder) or a hub dataset id, evaluate it on the
 test split (metrics, per-generator and per-augmentation breakdowns, robustness sweep, ROC/PR plots),
 save it (safetensors + model card) and, for a local build, write the results into its card."""
@@ -15,7 +15,7 @@ def add_arguments(p) -> None:
     p.add_argument("dataset", help="a toolkit build folder or a Hugging Face dataset id")
     p.add_argument("overrides", nargs="*", help="detector settings, e.g. max_epochs=5 crop=64 model=null "
                                                 "arch.depths=[1,1,1,1] (see docs/detectors.md)")
-    p.add_argument("--detector", default="resnet50", help="resnet50 (default) | clip-probe | clip-knn")
+    p.add_argument("--detector", default="resnet50", help="resnet50 (default) | clip-probe | clip-knn | fakeinversion")
     p.add_argument("--out", help="model folder (default outputs/detectors/<dataset>-<detector>)")
     p.add_argument("--no-card", action="store_true", help="do not write the results into the dataset's card")
 

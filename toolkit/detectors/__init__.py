@@ -11,6 +11,7 @@ KINDS = {
     "resnet50": "toolkit.detectors.resnet:ResNetDetector",
     "clip-probe": "toolkit.detectors.clip_probe:ClipProbeDetector",
     "clip-knn": "toolkit.detectors.clip_knn:ClipKnnDetector",
+    "fakeinversion": "toolkit.detectors.fakeinversion:FakeInversionDetector",
 }
 
 

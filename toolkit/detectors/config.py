@@ -97,7 +97,17 @@ class ClipKnnConfig(CommonConfig):
     temperature: float = 0.07  # vote weights softmax(similarity / temperature)
 
 
-SCHEMAS = {"resnet50": ResNetConfig, "clip-probe": ClipProbeConfig, "clip-knn": ClipKnnConfig}
+@dataclass
+class FakeInversionConfig(ResNetConfig):
+    """FakeInversion (Cazenavette et al.): the ResNet over image + DDIM noise map + reconstruction
+    (9 channels; the build needs `features: [{kind: ddim_inversion}]`)."""
+
+    kind: str = "fakeinversion"
+    robustness: bool = False  # the sweep would perturb the image but not its (precomputed) maps
+
+
+SCHEMAS = {"resnet50": ResNetConfig, "clip-probe": ClipProbeConfig, "clip-knn": ClipKnnConfig,
+           "fakeinversion": FakeInversionConfig}
 assert set(SCHEMAS) == set(KINDS)
 
 

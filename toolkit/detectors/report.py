@@ -16,7 +16,7 @@ def describe_model(rec: dict) -> str:
     c = rec["config"]
     kind = rec["kind"]
     n = rec.get("parameters", 0)
-    if kind == "resnet50":
+    if kind in ("resnet50", "fakeinversion"):
         stem = "stem without early downsampling (stride-1 conv, no max-pool)" if not c["stem_downsample"] \
             else "ImageNet stem (stride 2 + max-pool)"
         if c["model"] and c["pretrained"]:
@@ -27,6 +27,8 @@ def describe_model(rec: dict) -> str:
             hf = rec.get("hf_config", {})
             init = (f"**Random-init** ResNet ({hf.get('layer_type', '?')} blocks, depths {hf.get('depths')}, "
                     f"widths {hf.get('hidden_sizes')})")
+        if kind == "fakeinversion":
+            init = f"{init}, over 9 channels (image, DDIM-inverted noise map, reconstruction)"
         return (f"{init}, {stem}, dropout {c['dropout']}, one logit; {n:,} parameters. "
                 f"Adam lr {c['lr']:g}, {c['pairs_per_batch']} pairs per batch, {c['crop']} px crops after paired "
                 f"augmentation, early stopping on validation balanced accuracy (patience {c['patience']}, "

@@ -86,6 +86,10 @@ class ResNetDetector:
         self.net = (net or build_network(cfg)).to(self.device)
         self.threshold = 0.5
 
+    # pixels -> network input; a subclass with other inputs (fakeinversion: 9 channels) overrides these
+    to_tensor = staticmethod(to_tensor)
+    augment_apply = staticmethod(augment.apply)
+
     # --- training ----------------------------------------------------------------------------------
     def fit(self, train, val, echo=print) -> list[dict]:
         cfg = self.cfg
@@ -110,9 +114,9 @@ class ResNetDetector:
                     plan = augment.draw(cfg.augment, cfg.crop, first.shape[:2], cfg.seed,
                                         train.pair_ids[members[0]], epoch)
                     for k, i in enumerate(members):
-                        imgs.append(augment.apply(plan, first if k == 0 else train.pixels(i)))
+                        imgs.append(self.augment_apply(plan, first if k == 0 else train.pixels(i)))
                         ys.append(float(labels[i]))
-                x = to_tensor(imgs).to(self.device)
+                x = self.to_tensor(imgs).to(self.device)
                 y = torch.tensor(ys, device=self.device)
                 with dev.autocast(self.device):
                     logits = self.net(x).logits.squeeze(-1)
@@ -172,7 +176,7 @@ class ResNetDetector:
                 pixels = [split.pixels(i) for i in chunk]
                 groups = [chunk] if len({p.shape for p in pixels}) == 1 else [[i] for i in chunk]
                 for g in groups:
-                    x = to_tensor(pixels if len(groups) == 1 else [pixels[chunk.index(g[0])]]).to(self.device)
+                    x = self.to_tensor(pixels if len(groups) == 1 else [pixels[chunk.index(g[0])]]).to(self.device)
                     with dev.autocast(self.device):
                         logits = self.net(x).logits.squeeze(-1).float()
                     out[g] = torch.sigmoid(logits).cpu().numpy()

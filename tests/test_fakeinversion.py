@@ -1,0 +1,180 @@
+"""FakeInversion features (text-conditioned DDIM inversion) on a tiny SD pipeline built in the test."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from invariants import check_alignment, load
+from tiny_sd import build_tiny_sd
+from toolkit.features.ddim_inversion import DDIMInversionConfig, DDIMInverter, decode_png, latent_array
+
+
+@pytest.fixture(scope="module")
+def tiny_sd(tmp_path_factory) -> str:
+    return build_tiny_sd(tmp_path_factory.mktemp("sd") / "tiny-sd")
+
+
+@pytest.fixture(scope="module")
+def smooth_sd(tmp_path_factory) -> str:
+    """The tiny pipeline with its UNet's output layer scaled by 0.01. DDIM inversion is exact only when
+    the noise prediction varies slowly along the trajectory (a trained UNet does; a random one predicts
+    large, erratic eps and no inversion can follow it: relative latent error ~10 at 50 steps, measured).
+    Damping the output makes the random UNet smooth enough for the round trip to be measurable."""
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    path = build_tiny_sd(tmp_path_factory.mktemp("sd") / "smooth-sd")
+    unet = UNet2DConditionModel.from_pretrained(path, subfolder="unet")
+    with torch.no_grad():
+        unet.conv_out.weight.mul_(0.01)
+        unet.conv_out.bias.mul_(0.01)
+    unet.save_pretrained(f"{path}/unet")
+    return path
+
+
+def image(seed=0, size=64) -> np.ndarray:
+    """A smooth image (gradients + a disc): something a VAE latent can hold, unlike white noise."""
+    y, x = np.mgrid[0:size, 0:size] / size
+    rng = np.random.default_rng(seed)
+    a, b, c = rng.uniform(0.2, 1.0, 3)
+    disc = ((x - 0.5) ** 2 + (y - 0.5) ** 2 < 0.08).astype(float)
+    arr = np.stack([a * x, b * y, c * (1 - x) * 0.5 + 0.5 * disc], -1)
+    return (arr * 255).round().astype(np.uint8)
+
+
+def roundtrip_error(inv: DDIMInverter, img, caption_inv, caption_rec, steps) -> float:
+    """RMS of z_0 after inversion (caption_inv) and DDIM denoising (caption_rec), relative to z_0's RMS."""
+    import torch
+
+    with torch.inference_mode():
+        z0 = inv.encode([img])
+        c_inv, u = inv.embed([caption_inv])
+        c_rec, _ = inv.embed([caption_rec])
+        zT = inv.invert(z0, c_inv, u, steps)
+        zr = inv.denoise(zT, c_rec, u, steps)
+    return float(((zr - z0) ** 2).mean().sqrt() / (z0 ** 2).mean().sqrt())
+
+
+def test_inversion_then_reconstruction_returns_the_input(smooth_sd):
+    inv = DDIMInverter(DDIMInversionConfig(model=smooth_sd, resolution=None, steps=50), "cpu")
+    img, cap = image(1), "a red car on a road"
+    errs = {
+        "right_caption_50": roundtrip_error(inv, img, cap, cap, 50),
+        "right_caption_5": roundtrip_error(inv, img, cap, cap, 5),
+        "wrong_caption_50": roundtrip_error(inv, img, cap, "the sea under a blue sky", 50),
+        "unconditioned_rec_50": roundtrip_error(inv, img, cap, "", 50),
+    }
+    print("relative latent round-trip error", json.dumps(errs))
+    assert errs["right_caption_50"] < 0.1, errs
+    assert errs["right_caption_50"] < errs["right_caption_5"], errs
+    assert errs["wrong_caption_50"] > 3 * errs["right_caption_50"], errs
+    assert errs["unconditioned_rec_50"] > 3 * errs["right_caption_50"], errs
+    # through the whole call: the reconstruction is the VAE round trip of the input, closely
+    rec = inv([img], [cap])[0]
+    import torch
+
+    with torch.inference_mode():
+        vae_only = inv.decode(inv.encode([img]))[0]
+    d = np.abs(rec["reconstruction"].astype(int) - vae_only.astype(int))
+    print("reconstruction vs VAE round trip: mean abs", d.mean(), "max", d.max())
+    assert d.mean() < 6.0  # measured 4.07 of 255 (the latent error above, through a random VAE decoder)
+    assert rec["latent"].dtype == np.float16 and rec["latent"].shape == (4, 8, 8)
+    assert rec["noise_map"].shape == rec["reconstruction"].shape == (64, 64, 3)
+    assert rec["noise_map"].dtype == np.uint8
+
+
+def test_resolution_resizes_for_the_model_and_back(tiny_sd):
+    inv = DDIMInverter(DDIMInversionConfig(model=tiny_sd, resolution=32, steps=2), "cpu")
+    rec = inv([image(2, 48)], [None])[0]
+    assert rec["latent"].shape == (4, 4, 4) and rec["reconstruction"].shape == (48, 48, 3)
+    assert rec["caption_used"] == ""
+
+
+def write_recipe(tmp_path, data: dict) -> str:
+    p = tmp_path / "recipe.yaml"
+    p.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(p)
+
+
+def base_recipe(tiny_sd, tiny_vae, **over) -> dict:
+    r = {
+        "name": "fakeinv_test", "seed": 5,
+        "reals": {"kind": "bundled", "count": 4},
+        "image": {"size": 32, "min_size": 32},
+        "fakes": [{"kind": "vae_roundtrip", "model": tiny_vae, "subfolder": None, "batch_size": 4}],
+        "features": [{"kind": "ddim_inversion", "model": tiny_sd, "steps": 4, "resolution": None}],
+        "split": {"train": 0.5, "test": 0.5},
+        "runner": {"shard_size": 2, "scheduler": "synchronous", "progress": False},
+    }
+    r.update(over)
+    return r
+
+
+def test_build_writes_features_for_every_row_and_same_bytes_twice(cli, tmp_path, tiny_sd, tiny_vae):
+    recipe = write_recipe(tmp_path, base_recipe(tiny_sd, tiny_vae))
+    out = tmp_path / "out"
+    code, stdout, err = cli("make", recipe, "--out", out)
+    assert code == 0, (stdout, err)
+    assert cli("verify", out)[0] == 0  # the side files do not disturb the build's own checks
+    dsd = load(out)  # load_dataset still sees only the rows
+    pairs = check_alignment(dsd)
+    assert len(pairs) == 4
+    files = sorted((out / "features" / "ddim_inversion").glob("*.parquet"))
+    assert [f.name for f in files] == ["test-00000.parquet", "train-00000.parquet"]
+    from toolkit.features.stage import read_features
+
+    feats = read_features(str(out)).to_pylist()
+    keys = {(r["pair_id"], r["source"]) for r in feats}
+    rows = {(r["pair_id"], r["source"]): r for ds in dsd.values() for r in ds}
+    assert keys == set(rows) and len(feats) == 8
+    for f in feats:
+        lat = latent_array(f)
+        assert lat.dtype == np.float16 and lat.shape == (4, 4, 4) and f["latent_shape"] == [4, 4, 4]
+        assert decode_png(f["noise_map"]).shape == decode_png(f["reconstruction"]).shape == (32, 32, 3)
+        p = json.loads(f["params"])
+        assert p["steps"] == 4 and p["guidance"] == 1.0 and p["model"] == tiny_sd
+        assert f["caption_used"] == rows[(f["pair_id"], f["source"])]["caption"]
+        assert np.isfinite(f["latent_error"])
+    out2 = tmp_path / "out2"
+    assert cli("make", recipe, "--out", out2)[0] == 0
+    for f in files:
+        a, b = pq.read_table(f), pq.read_table(out2 / "features" / "ddim_inversion" / f.name)
+        assert a.equals(b)
+    assert (out / "features" / "ddim_inversion" / "train-00000.parquet").read_bytes() == \
+        (out2 / "features" / "ddim_inversion" / "train-00000.parquet").read_bytes()
+
+
+def test_features_enter_the_hash_only_when_present(tmp_path, tiny_sd, tiny_vae):
+    from toolkit.recipe import load_recipe
+
+    data = base_recipe(tiny_sd, tiny_vae)
+    feats = data.pop("features")
+    h_none = load_recipe(write_recipe(tmp_path, data)).content_hash()
+    h_null = load_recipe(write_recipe(tmp_path, {**data, "features": None})).content_hash()
+    h_feat = load_recipe(write_recipe(tmp_path, {**data, "features": feats})).content_hash()
+    h_steps = load_recipe(write_recipe(tmp_path, {**data, "features": [{**feats[0], "steps": 9}]})).content_hash()
+    assert h_none == h_null and len({h_none, h_feat, h_steps}) == 3
+
+
+def test_bad_features_section_is_one_line(cli, tmp_path, tiny_sd, tiny_vae):
+    for bad, needle in [([{"kind": "ddim_inverson"}], "did you mean 'ddim_inversion'"),
+                        ([{"kind": "ddim_inversion", "stepz": 3}], "features[0].stepz: unknown key"),
+                        ([{"kind": "ddim_inversion", "steps": 0}], "features[0].steps: must be at least 1"),
+                        ({"kind": "ddim_inversion"}, "features: expected a list")]:
+        code, _, err = cli("make", write_recipe(tmp_path, base_recipe(tiny_sd, tiny_vae, features=bad)),
+                           "--out", tmp_path / "x", "--print-recipe")
+        assert code == 2 and needle in err, err
+
+
+def test_fakeinversion_recipe_reads():
+    from pathlib import Path
+
+    from toolkit.recipe import load_recipe
+
+    r = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "fakeinversion.yaml", ["reals.url_list=x.parquet"])
+    assert r.features[0].kind == "ddim_inversion" and r.features[0].steps == 50 and not r.augment.ops

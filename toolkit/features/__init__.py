@@ -1,0 +1,24 @@
+"""Per-row features computed during a build, after the fakes (recipe `features:` list).
+
+Each kind is a typed config (validated with the recipe) and a module that computes one record per row
+(reals and fakes alike) and writes it to a side file per shard, `OUT/features/<kind>/<split>-NNNNN.parquet`.
+Side files, not new columns: the rows' Hugging Face schema (sample.COLUMNS) stays the same for every
+recipe, so `datasets.load_dataset(OUT)` (whose card `configs` match only `data/<split>-*`) and every
+existing build's bytes and recipe hash are untouched; the heavy arrays (a float16 latent and two PNGs
+per row) are read only by whoever asks for them (the `fakeinversion` detector).
+"""
+
+from __future__ import annotations
+
+KINDS = {"ddim_inversion": "toolkit.features.ddim_inversion:DDIMInversionConfig"}
+
+
+def config_class(kind: str):
+    import importlib
+
+    mod, name = KINDS[kind].split(":")
+    return getattr(importlib.import_module(mod), name)
+
+
+def features_file(kind: str, split: str, index: int) -> str:
+    return f"features/{kind}/{split}-{index:05d}.parquet"
