@@ -140,6 +140,15 @@ def test_build_writes_features_for_every_row_and_same_bytes_twice(cli, tmp_path,
         assert p["steps"] == 4 and p["guidance"] == 1.0 and p["model"] == tiny_sd
         assert f["caption_used"] == rows[(f["pair_id"], f["source"])]["caption"]
         assert np.isfinite(f["latent_error"])
+    # the card declares the side files as their own config, and they load with one call
+    import datasets
+
+    side = datasets.load_dataset(str(out), "ddim_inversion")
+    assert {s: len(d) for s, d in side.items()} == {"train": 4, "test": 4}
+    assert {(r["pair_id"], r["source"]) for d in side.values() for r in d} == keys
+    code, report, err = cli("push", out, "--to", tmp_path / "pushed")
+    assert code == 0, (report, err)
+    assert (tmp_path / "pushed" / "features" / "ddim_inversion" / "train-00000.parquet").exists()
     out2 = tmp_path / "out2"
     assert cli("make", recipe, "--out", out2)[0] == 0
     for f in files:

@@ -78,7 +78,11 @@ def card_metadata(recipe, summary: dict, source: dict | None = None, lic: dict |
         "size_categories": [size_category(summary["rows"])],
         "source_datasets": _source_datasets(source),
         "configs": [{"config_name": "default",
-                     "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}],
+                     "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}]
+        # per-row side features (e.g. DDIM inversion maps) as their own configs, joined on (pair_id, source):
+        # load_dataset(repo, "ddim_inversion")
+        + [{"config_name": kind, "data_files": [{"split": s, "path": f"features/{kind}/{s}-*"} for s in splits]}
+           for kind in sorted({f.kind for f in (getattr(recipe, "features", None) or [])})],
         "dataset_info": {
             "features": hf_features()._to_yaml_list(),
             "splits": [{"name": s, "num_bytes": summary["splits"][s].get("bytes", 0),
@@ -249,12 +253,13 @@ def validate_card(text: str, files: list[str]) -> list[str]:
     except Exception as e:  # noqa: BLE001
         problems.append(f"README.md: dataset_info.features do not parse ({e})")
     declared = {s["name"]: s for s in info.get("splits") or []}
-    data_files = [f for f in files if f.startswith("data/")]
     for cfg in data.get("configs") or []:
         for df in cfg.get("data_files") or []:
             pattern, split = df["path"], df["split"]
             hits = [f for f in files if fnmatch.fnmatch(f, pattern)]
-            own = [f for f in data_files if re.match(rf"^data/{re.escape(split)}-\d{{5}}-of-\d{{5}}\.parquet$", f)]
+            folder = re.escape(pattern.rsplit("/", 1)[0])  # data/ for rows, features/<kind>/ for side features
+            own = [f for f in files
+                   if re.match(rf"^{folder}/{re.escape(split)}-\d{{5}}(-of-\d{{5}})?\.parquet$", f)]
             if not hits:
                 problems.append(f"README.md: split {split!r}: data_files {pattern!r} matches no file")
             elif sorted(hits) != sorted(own):

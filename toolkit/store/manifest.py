@@ -116,10 +116,11 @@ def check_build(out: Output) -> list[str]:
 
 
 def publishable_files(out: Output, planned: list[str] | None = None) -> list[str]:
-    """README.md, recipe.yaml, the shards, meta/** (not the manifest itself, not `_` folders)."""
+    """README.md, recipe.yaml, the shards, features/** (per-row side features, their own card configs),
+    meta/** (not the manifest itself, not `_` folders)."""
     planned = planned if planned is not None else data_files(out)
     meta = [r for r in _walk(out, "meta") if r != MANIFEST_FILE]
-    return sorted([CARD_FILE, RECIPE_FILE, *planned, *meta])
+    return sorted([CARD_FILE, RECIPE_FILE, *planned, *_walk(out, "features"), *meta])
 
 
 def sha256_file(fs, path: str) -> tuple[str, int]:
