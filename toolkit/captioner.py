@@ -20,7 +20,6 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .errors import ToolkitError
 
 MODES = ("missing", "overwrite")
 _CACHE: dict = {}  # per process: (config, device) -> Captioner
@@ -97,14 +96,10 @@ def check_config(cfg: CaptionerConfig) -> tuple[str, str] | None:
 def get_captioner(cfg: CaptionerConfig, device: str) -> Captioner:
     import dataclasses
 
+    from .generators.base import load_once
+
     key = (tuple(sorted(dataclasses.asdict(cfg).items())), device)
-    if key not in _CACHE:
-        try:
-            _CACHE[key] = Captioner(cfg, device)
-        except Exception as e:  # noqa: BLE001 - one clear line instead of a library traceback
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise ToolkitError(f"captioner: cannot load model {cfg.model!r}: {first}") from None
-    return _CACHE[key]
+    return load_once(_CACHE, key, lambda: Captioner(cfg, device), f"captioner: cannot load model {cfg.model!r}")
 
 
 def fill_captions(cfg: CaptionerConfig, reals: list, device: str,

@@ -186,16 +186,11 @@ def _resize_to(arr: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def get_inverter(cfg: DDIMInversionConfig, device: str) -> DDIMInverter:
-    from ..errors import ToolkitError
+    from ..generators.base import load_once
 
     key = (json.dumps(asdict(cfg), sort_keys=True), device)
-    if key not in _CACHE:
-        try:
-            _CACHE[key] = DDIMInverter(cfg, device)
-        except Exception as e:  # noqa: BLE001 - one clear line instead of a library traceback
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise ToolkitError(f"features (ddim_inversion): cannot load model {cfg.model!r}: {first}") from None
-    return _CACHE[key]
+    return load_once(_CACHE, key, lambda: DDIMInverter(cfg, device),
+                     f"features (ddim_inversion): cannot load model {cfg.model!r}")
 
 
 def png_bytes(arr: np.ndarray, level: int = 6) -> bytes:

@@ -89,6 +89,20 @@ def resolve_model(model: str) -> str:
     return model
 
 
+def load_once(cache: dict, key, factory, what: str):
+    """A model built once per worker process and kept in `cache` under `key`; a model that cannot be
+    loaded becomes one line, `<what>: <first line of the error>`, instead of a library traceback."""
+    if key not in cache:
+        try:
+            cache[key] = factory()
+        except Exception as e:  # noqa: BLE001 - one clear line instead of a library traceback
+            from ..errors import ToolkitError
+
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ToolkitError(f"{what}: {first}") from None
+    return cache[key]
+
+
 def resolve_device(device: str) -> str:
     import torch
 
