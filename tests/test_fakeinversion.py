@@ -187,3 +187,27 @@ def test_fakeinversion_recipe_reads():
 
     r = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "fakeinversion.yaml", ["reals.url_list=x.parquet"])
     assert r.features[0].kind == "ddim_inversion" and r.features[0].steps == 50 and not r.augment.ops
+
+
+def test_a_failing_inversion_drops_only_its_pair(cli, tmp_path, tiny_sd, tiny_vae, monkeypatch):
+    """An image the inverter cannot process (here: any with the cat's caption) drops its whole pair as
+    feature_error, counted; the batch it was in still gets its features."""
+    real_call = DDIMInverter.__call__
+
+    def flaky(self, images, captions):
+        if any("cat" in (c or "") for c in captions):
+            raise RuntimeError("simulated inversion failure")
+        return real_call(self, images, captions)
+
+    monkeypatch.setattr(DDIMInverter, "__call__", flaky)
+    recipe = write_recipe(tmp_path, base_recipe(tiny_sd, tiny_vae, reals={"kind": "bundled", "count": 6}))
+    out = tmp_path / "out"
+    code, stdout, err = cli("make", recipe, "--out", out)
+    assert code == 0, (stdout, err)
+    summary = json.loads((out / "meta" / "summary.json").read_text())
+    assert summary["dropped"] == {"feature_error": 1} and summary["pairs"] == 5  # one chelsea crop in 6
+    from toolkit.features.stage import read_features
+
+    feats = read_features(str(out)).to_pylist()
+    assert len(feats) == 10 and not any("cat" in f["caption_used"] for f in feats)
+    assert cli("verify", out)[0] == 0

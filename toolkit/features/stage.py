@@ -28,7 +28,7 @@ SCHEMA = pa.schema([
 
 
 def run_features(state) -> None:
-    from ..generators.base import resolve_device
+    from ..generators.base import resolve_device, run_batches
     from ..store.atomic import Output
     from .ddim_inversion import get_inverter, png_bytes
 
@@ -39,26 +39,19 @@ def run_features(state) -> None:
         inverter = get_inverter(cfg, device)
         params = json.dumps({**inverter.params(), "on": "aligned pixels, before augmentation"}, sort_keys=True)
         members = [m for r in state.reals if r.pair_id in state.alive for m in [r] + state.fakes[r.pair_id]]
-        records: list = [None] * len(members)
-        for start in range(0, len(members), cfg.batch_size):
-            idx = list(range(start, min(len(members), start + cfg.batch_size)))
-            try:
-                res = inverter([members[i].pixels for i in idx], [members[i].caption for i in idx])
-            except Exception:  # noqa: BLE001 - isolate the failing image: one by one
-                res = []
-                for i in idx:
-                    try:
-                        res.append(inverter([members[i].pixels], [members[i].caption])[0])
-                    except Exception as e:  # noqa: BLE001
-                        m = members[i]
-                        res.append(None)
-                        if m.pair_id in state.alive:
-                            state.drop(m.origin, m.pair_id, "feature_error", f"{cfg.kind}: {type(e).__name__}: {e}")
-                            state.alive.discard(m.pair_id)
-            for i, r in zip(idx, res):
-                records[i] = r
+
+        def fail(i, e, kind=cfg.kind):  # the failing member drops its whole pair
+            m = members[i]
+            if m.pair_id in state.alive:
+                state.drop(m.origin, m.pair_id, "feature_error", f"{kind}: {type(e).__name__}: {e}")
+                state.alive.discard(m.pair_id)
+
+        records = run_batches(list(range(len(members))), cfg.batch_size,
+                              lambda ix: inverter([members[i].pixels for i in ix], [members[i].caption for i in ix]),
+                              fail)
         rows = []
-        for m, r in zip(members, records):
+        for i, m in enumerate(members):
+            r = records[i]
             if r is None or m.pair_id not in state.alive:
                 continue
             lat = r["latent"]

@@ -57,24 +57,30 @@ class Generator:
         self.counters[key] = self.counters.get(key, 0) + n
 
     def batched(self, idx: list[int], fn) -> dict:
-        """`fn(indices) -> one result per index`, over batches of `cfg.batch_size`. A batch that raises is
-        retried one index at a time, and an index that fails alone becomes DropSample(generator_error):
-        a poison sample costs its own pair, never its batch or its shard."""
-        out: dict = {}
-        step = max(1, self.cfg.batch_size)
-        for start in range(0, len(idx), step):
-            chunk = idx[start : start + step]
-            try:
-                res = fn(chunk)
-            except Exception:  # noqa: BLE001 - isolate the poison sample
-                res = []
-                for i in chunk:
-                    try:
-                        res.append(fn([i])[0])
-                    except Exception as e:  # noqa: BLE001
-                        res.append(DropSample("generator_error", f"{self.kind}: {type(e).__name__}: {e}"))
-            out.update(zip(chunk, res))
-        return out
+        """`run_batches` with `cfg.batch_size`; an index that fails alone becomes DropSample(generator_error)."""
+        return run_batches(idx, self.cfg.batch_size, fn,
+                           lambda i, e: DropSample("generator_error", f"{self.kind}: {type(e).__name__}: {e}"))
+
+
+def run_batches(idx: list[int], batch_size: int, fn, fail) -> dict:
+    """`fn(indices) -> one result per index`, over batches of `batch_size`. A batch that raises is retried
+    one index at a time, and an index that fails alone gets `fail(index, exception)`: a poison sample
+    costs its own pair, never its batch or its shard."""
+    out: dict = {}
+    step = max(1, batch_size)
+    for start in range(0, len(idx), step):
+        chunk = idx[start : start + step]
+        try:
+            res = fn(chunk)
+        except Exception:  # noqa: BLE001 - isolate the poison sample
+            res = []
+            for i in chunk:
+                try:
+                    res.append(fn([i])[0])
+                except Exception as e:  # noqa: BLE001
+                    res.append(fail(i, e))
+        out.update(zip(chunk, res))
+    return out
 
 
 def resolve_model(model: str) -> str:
