@@ -172,38 +172,10 @@ def align(img: Image.Image, *, size: Optional[int], min_size: int = 0, resize_fi
     if short < min_size:
         raise DropSample("too_small", f"{w}x{h}: short side {short} < min_size {min_size}")
 
-    if size is None:
-        scaled, (sw, sh), box = img, (w, h), (0, 0, w, h)
-    else:
-        size = int(size)
-        if short == size:
-            sw, sh = w, h
-        elif w <= h:
-            sw, sh = size, max(size, _round_ratio(h * size, w))
-        else:
-            sw, sh = max(size, _round_ratio(w * size, h)), size
-        scaled = img if (sw, sh) == (w, h) else img.resize((sw, sh), FILTERS[resize_filter], reducing_gap=None)
-        if crop == "center":
-            left, top = (sw - size) // 2, (sh - size) // 2
-        else:
-            left = int(rng.integers(0, sw - size + 1))
-            top = int(rng.integers(0, sh - size + 1))
-        box = (left, top, left + size, top + size)
-    if box != (0, 0, sw, sh):
-        scaled = scaled.crop(box)
-
-    arr = np.ascontiguousarray(np.array(scaled, dtype=np.uint8, copy=True))
-    if arr.ndim != 3 or arr.shape[2] != 3:  # defensive: the contract every generator relies on
-        raise ValueError(f"aligned array has shape {arr.shape}, expected HxWx3")
-    info = {
-        "resize_filter": resize_filter,
-        "scaled_width": int(sw),
-        "scaled_height": int(sh),
-        "crop_box": [int(v) for v in box],
-        "width": int(arr.shape[1]),
-        "height": int(arr.shape[0]),
-    }
-    return arr, info
+    if size is not None:
+        return _cover(img, int(size), int(size), resize_filter, crop, rng)
+    arr = np.ascontiguousarray(np.array(img, dtype=np.uint8, copy=True))
+    return arr, _info(resize_filter, (w, h), (0, 0, w, h), arr)
 
 
 def cover_crop(img: Image.Image, *, width: int, height: int, resize_filter: str = "lanczos", crop: str = "center",
@@ -217,6 +189,13 @@ def cover_crop(img: Image.Image, *, width: int, height: int, resize_filter: str 
     _check_geometry_args(width, resize_filter, crop, rng)
     if img.mode != "RGB":
         raise ValueError(f"cover_crop expects an 'RGB' image, got mode {img.mode!r}")
+    return _cover(img, width, height, resize_filter, crop, rng)
+
+
+def _cover(img: Image.Image, width: int, height: int, resize_filter: str, crop: str, rng) -> tuple[np.ndarray, dict]:
+    """The one resize-and-crop rule of `align` (square target) and `cover_crop` (any target): scale to the
+    smallest size covering width x height (aspect kept, sides rounded half up), crop centred or at
+    seeded offsets."""
     w, h = img.size
     if width * h >= height * w:  # the width binds: scale w -> width
         sw, sh = width, max(height, _round_ratio(h * width, w))
@@ -232,9 +211,14 @@ def cover_crop(img: Image.Image, *, width: int, height: int, resize_filter: str 
     if box != (0, 0, sw, sh):
         scaled = scaled.crop(box)
     arr = np.ascontiguousarray(np.array(scaled, dtype=np.uint8, copy=True))
-    info = {"resize_filter": resize_filter, "scaled_width": int(sw), "scaled_height": int(sh),
+    if arr.ndim != 3 or arr.shape[2] != 3:  # defensive: the contract every generator relies on
+        raise ValueError(f"aligned array has shape {arr.shape}, expected HxWx3")
+    return arr, _info(resize_filter, (sw, sh), box, arr)
+
+
+def _info(resize_filter: str, scaled: tuple[int, int], box, arr: np.ndarray) -> dict:
+    return {"resize_filter": resize_filter, "scaled_width": int(scaled[0]), "scaled_height": int(scaled[1]),
             "crop_box": [int(v) for v in box], "width": int(arr.shape[1]), "height": int(arr.shape[0])}
-    return arr, info
 
 
 def _check_geometry_args(size, resize_filter: str, crop: str, rng) -> None:
