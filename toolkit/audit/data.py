@@ -69,18 +69,12 @@ def _iter_local(path: str):
 
 
 def _iter_hub(path: str):
-    try:
-        import datasets
+    from ..dataset_io import load_undecoded
 
-        dsd = datasets.load_dataset(path)
-    except Exception as e:  # noqa: BLE001 - one readable line, not a library traceback
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ToolkitError(f"{path}: cannot load as a dataset ({first})") from None
-    for split, ds in dsd.items():
+    for split, ds in load_undecoded(path).items():
         if "image" not in ds.column_names or "label" not in ds.column_names:
             raise ToolkitError(f"{path}: split {split!r} has no image/label columns")
         names = getattr(ds.features["label"], "names", None)
-        ds = ds.cast_column("image", datasets.Image(decode=False))
         for row in ds:
             yield split, {c: row.get(c) for c in COLUMNS}, names
 

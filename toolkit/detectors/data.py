@@ -75,22 +75,18 @@ def dataset_name(dataset: str) -> str:
     return Path(dataset.rstrip("/")).name if is_local(dataset) else dataset.replace("/", "__")
 
 
-def load_splits(dataset: str) -> dict[str, Split]:
-    """Every split of DATASET (folder or hub id), images undecoded."""
-    import datasets
+def load_splits(dataset: str, dsd=None) -> dict[str, Split]:
+    """Every split of DATASET (folder or hub id), images undecoded (`dsd`: that dataset, already
+    opened with `dataset_io.load_undecoded`)."""
+    from ..dataset_io import load_undecoded
 
-    try:
-        dsd = datasets.load_dataset(dataset)
-    except Exception as e:  # noqa: BLE001 - one line naming what could not be loaded
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ToolkitError(f"{dataset}: cannot load as a dataset ({msg})") from None
+    dsd = dsd if dsd is not None else load_undecoded(dataset)
     out = {}
     for name, ds in dsd.items():
         missing = {"image", "label", "pair_id"} - set(ds.column_names)
         if missing:
             raise ToolkitError(f"{dataset}: split {name} lacks column(s) {', '.join(sorted(missing))}; "
                                "not a paired real/fake dataset")
-        ds = ds.cast_column("image", datasets.Image(decode=False))
         images = ImageColumn(ds.select_columns(["image"]), dataset)
         n = len(ds)
         sources = ds["source"] if "source" in ds.column_names else [None] * n

@@ -34,14 +34,14 @@ PAIRS_PER_SHARD = 1000
 
 
 def _rows(dataset: str):
-    """{split: (Split, datasets.Dataset)}: the detectors' Split (undecoded bytes) and the table."""
-    import datasets
-
+    """{split: (Split, datasets.Dataset)}: the detectors' Split (undecoded bytes) and the table,
+    from one opening of the dataset."""
+    from ..dataset_io import load_undecoded
     from ..detectors.data import load_splits
 
-    splits = load_splits(dataset)
-    dsd = datasets.load_dataset(dataset)
-    return {name: (splits[name], dsd[name].cast_column("image", datasets.Image(decode=False))) for name in splits}
+    dsd = load_undecoded(dataset)
+    splits = load_splits(dataset, dsd)
+    return {name: (splits[name], dsd[name]) for name in splits}
 
 
 def _col(ds, name):

@@ -1,0 +1,22 @@
+"""Opening a dataset the way every reader here needs it: by folder or hub id through
+`datasets.load_dataset`, the image column undecoded (the exact stored bytes, never re-encoded PIL),
+and a failure to load as one line naming the dataset instead of a library traceback.
+Used by the detectors, the audit and retrieval."""
+
+from __future__ import annotations
+
+from .errors import ToolkitError
+
+
+def load_undecoded(dataset: str):
+    """`datasets.load_dataset(dataset)` with every split's `image` column cast to `Image(decode=False)`."""
+    import datasets
+
+    try:
+        dsd = datasets.load_dataset(dataset)
+    except Exception as e:  # noqa: BLE001 - one readable line, not a library traceback
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ToolkitError(f"{dataset}: cannot load as a dataset ({first})") from None
+    return datasets.DatasetDict({
+        name: ds.cast_column("image", datasets.Image(decode=False)) if "image" in ds.column_names else ds
+        for name, ds in dsd.items()})
