@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from .errors import DropSample, ToolkitError
+from .errors import DropSample
 from .isolation import clear_attempts, next_attempt, run_isolated
 from .generators.base import Fake
 from .recipe import Recipe
@@ -61,21 +61,15 @@ def get_source(recipe: Recipe):
 
 
 def get_generators(recipe: Recipe) -> list:
-    from .generators.base import resolve_device
+    from .generators.base import load_once, resolve_device
 
     device = resolve_device(recipe.runner.device)
     gens = []
     for i, cfg in enumerate(recipe.fakes):
         key = ("generator", dumps(_as_dict(cfg)), recipe.seed, device)
-        if key not in _CACHE:
-            load_builtins()
-            try:
-                _CACHE[key] = GENERATORS.get(cfg.kind).impl(cfg, recipe, device)
-            except Exception as e:  # noqa: BLE001 - one clear line instead of a library traceback
-                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-                model = getattr(cfg, "model", None)
-                raise ToolkitError(f"fakes[{i}] ({cfg.kind}): cannot load model {model!r}: {first}") from None
-        gens.append(_CACHE[key])
+        load_builtins()
+        gens.append(load_once(_CACHE, key, lambda cfg=cfg: GENERATORS.get(cfg.kind).impl(cfg, recipe, device),
+                              f"fakes[{i}] ({cfg.kind}): cannot load model {getattr(cfg, 'model', None)!r}"))
     return gens
 
 
