@@ -20,8 +20,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from .errors import DropSample
-from .isolation import clear_attempts, next_attempt, run_isolated
+from .errors import DropSample, ToolkitError
+from .faults import kill_point
+from .isolation import Sandbox, clear_attempts, next_attempt
 from .generators.base import Fake
 from .recipe import Recipe
 from .registry import GENERATORS, SOURCES, load_builtins
@@ -45,6 +46,7 @@ class ShardTask:
     refs: list[RealRef]
     threads: Optional[int] = None
     progress_queue: Optional[str] = None
+    fault: Optional[str] = None  # fault injection (toolkit/faults.py), from the client's environment
     fault_delay_s: float = field(default_factory=lambda: float(os.environ.get("TOOLKIT_FAULT_DELAY_S", "0")))
 
     @property
@@ -144,33 +146,66 @@ def _setup(task: ShardTask, stage: str, state: Optional[ShardState] = None):
             pass
 
 
+class ShardFailed(ToolkitError):
+    """Every sample of a shard failed the same way: the infrastructure is at fault (a missing module, a
+    broken mount, a sandbox that cannot start), not the data. The shard fails (retried, reported, the
+    build exits non-zero) instead of completing as a shard of drops that `verify` would call fine."""
+
+
+def check_not_infrastructure(stage: str, task: ShardTask, errors: list[str], total: int) -> None:
+    """`errors`: one 'Type: message' per sample that failed with an unexpected exception (not a
+    DropSample a stage raised on purpose). All of at least two samples failing with the same
+    exception type is not bad data."""
+    if total >= 2 and len(errors) == total and len({e.split(":", 1)[0] for e in errors}) == 1:
+        raise ShardFailed(f"shard {task.name}: {stage}: all {total} samples failed with the same error, "
+                          f"which is not a problem of the data: {errors[0][:300]}")
+
+
 def read_stage(task: ShardTask, report: Callable[[str, int], None] | None = None) -> ShardState:
-    """1. read + align (decode once); on a retry, each real in a child process (poison isolation)."""
+    """1. read + align (decode once); on a retry, each real in a sandbox process (poison isolation)."""
     state = ShardState(task=task, t0=time.time())
     _setup(task, "read", state)
     report = report or _reporter(task)
     recipe = task.recipe
     source = get_source(recipe)
     state.isolated = next_attempt(Output(task.output), task.name) > 0
-    for ref in task.refs:
-        try:
-            if state.isolated:
-                pixels, info = run_isolated(_read_and_align, source, ref, recipe)
-            else:
-                pixels, info = _read_and_align(source, ref, recipe)
-        except DropSample as d:
-            state.drop(ref.origin, ref.pair_id, d.reason, d.detail)
-            continue
-        except Exception as e:  # noqa: BLE001 - a poison file must not fail its shard
-            state.drop(ref.origin, ref.pair_id, "decode_error", f"{type(e).__name__}: {e}")
-            continue
-        prov = {"source": source.kind, **info, **({"source_meta": _public_meta(ref.meta)} if ref.meta else {})}
-        state.reals.append(Member(pair_id=ref.pair_id, source="real", label=0, pixels=pixels, origin=ref.origin,
-                                  caption=ref.caption, provenance=prov))
-        if task.fault_delay_s:
-            time.sleep(task.fault_delay_s)  # fault-injection knob for the resume test
+    unexpected: list[str] = []
+    crashed = 0
+    with Sandbox() as sandbox:
+        for ref in task.refs:
+            try:
+                if state.isolated:
+                    pixels, info = sandbox.call(_isolated_read, recipe, ref)
+                else:
+                    pixels, info = _read_and_align(source, ref, recipe)
+            except DropSample as d:
+                crashed += d.reason in ("poison_crash", "poison_timeout")
+                state.drop(ref.origin, ref.pair_id, d.reason, d.detail)
+                continue
+            except ToolkitError:
+                raise  # the sandbox itself, or a source saying its input is gone: not this sample's fault
+            except Exception as e:  # noqa: BLE001 - a poison file must not fail its shard
+                unexpected.append(f"{type(e).__name__}: {e}")
+                state.drop(ref.origin, ref.pair_id, "decode_error", f"{type(e).__name__}: {e}")
+                continue
+            prov = {"source": source.kind, **info, **({"source_meta": _public_meta(ref.meta)} if ref.meta else {})}
+            state.reals.append(Member(pair_id=ref.pair_id, source="real", label=0, pixels=pixels,
+                                      origin=ref.origin, caption=ref.caption, provenance=prov))
+            if len(state.reals) == 1:
+                kill_point("shard_read", task.name, task.fault, task.output)
+            if task.fault_delay_s:
+                time.sleep(task.fault_delay_s)  # fault-injection knob for the resume test
+    check_not_infrastructure("read", task, unexpected, len(task.refs))
+    if len(task.refs) >= 2 and crashed == len(task.refs):
+        raise ShardFailed(f"shard {task.name}: every sample crashed its sandbox process; that is the machine, "
+                          "not the data (out of memory?)")
     report("align", len(task.refs))
     return state
+
+
+def _isolated_read(recipe: Recipe, ref: RealRef):
+    """What the sandbox runs: the source is rebuilt from the recipe in the child (and cached there)."""
+    return _read_and_align(get_source(recipe), ref, recipe)
 
 
 def model_stage(state: ShardState, report: Callable[[str, int], None] | None = None) -> ShardState:
@@ -197,11 +232,14 @@ def model_stage(state: ShardState, report: Callable[[str, int], None] | None = N
         todo = [m for m in reals if m.pair_id in alive]
         step = max(1, getattr(gen.cfg, "batch_size", 8))
         prov = gen.provenance()
+        unexpected: list[str] = []
         for start in range(0, len(todo), step):
             chunk = todo[start : start + step]
             results = gen([m.pixels for m in chunk], [m.pair_id for m in chunk], captions=[m.caption for m in chunk])
             for real, res in zip(chunk, results):
                 if isinstance(res, DropSample):
+                    if res.reason == "generator_error":  # an exception the generator did not expect
+                        unexpected.append(res.detail.split(": ", 1)[-1])
                     state.drop(real.origin, real.pair_id, res.reason, res.detail)
                     alive.discard(real.pair_id)
                     continue
@@ -215,6 +253,7 @@ def model_stage(state: ShardState, report: Callable[[str, int], None] | None = N
                     pair_id=real.pair_id, source=gen.name, label=1, pixels=res, origin=real.origin,
                     caption=real.caption, generator=gen.model_id, provenance=row_prov))
             report(gen.name, len(chunk))
+        check_not_infrastructure(gen.name, task, unexpected, len(todo))
     state.fakes, state.alive = fakes, alive
     state.generators = {g.name: {"provenance": g.provenance(),
                                  "counters": {k: v - before.get(k, 0) for k, v in g.counters.items()}}
@@ -261,6 +300,7 @@ def write_stage(state: ShardState, report: Callable[[str, int], None] | None = N
         blob = parquet_bytes(rows, recipe.store.row_group_size)
         rel = shard_file(task.split, task.index, task.total)
         out.write_bytes(rel, blob)
+        kill_point("data_file", task.name, task.fault, task.output)
     marker = {
         "shard": task.name, "file": rel, "sha256": hashlib.sha256(blob).hexdigest() if rows else None,
         "bytes": len(blob),
@@ -271,11 +311,12 @@ def write_stage(state: ShardState, report: Callable[[str, int], None] | None = N
         **({"captioner": state.captioner} if state.captioner is not None else {}),
         "device": state.device,
         "torch_threads": task.threads,
-        "isolated": state.isolated,  # a retry after a crash: reals were read in child processes
+        "isolated": state.isolated,  # a retry after a crash: reals were read in a sandbox process
         **({"workers": state.workers} if state.workers else {}),
         "seconds": round(time.time() - state.t0, 3),
     }
     out.write_json(marker_file(task.split, task.index), marker)
+    kill_point("marker", task.name, task.fault, task.output)
     clear_attempts(out, task.name)
     report("write", len(task.refs))
     return marker

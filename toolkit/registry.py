@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -65,3 +66,19 @@ def load_builtins() -> None:
                 importlib.import_module(f"{pkg_name}.{info.name}")
     for mod in _BUILTINS:
         importlib.import_module(mod)
+    for mod in plugin_modules():
+        try:
+            importlib.import_module(mod)
+        except ImportError as e:
+            from .errors import ToolkitError
+
+            raise ToolkitError(f"TOOLKIT_PLUGINS: cannot import {mod!r} ({e})") from None
+
+
+def plugin_modules() -> list[str]:
+    """Modules of the user's own sources/generators/ops, named in `TOOLKIT_PLUGINS` (comma-separated).
+
+    An environment variable, not a recipe key, because it must reach every process that looks a kind
+    up: dask workers (local ones inherit the client's environment; start remote ones with it set) and
+    the poison-isolation sandbox. A recipe never names code to import."""
+    return [m.strip() for m in os.environ.get("TOOLKIT_PLUGINS", "").split(",") if m.strip()]

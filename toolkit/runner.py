@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 
 from . import __version__
 from .errors import ToolkitError
+from .faults import armed, kill_point
 from .pipeline import ShardTask, build_shard, get_source
 from .recipe import Recipe
 from .sample import RealRef, make_pair_id
 from .seeding import rng_for
 from .store.atomic import Output
-from .store.layout import BUILD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, TMP_DIR, marker_file
+from .store.layout import BUILD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, TMP_DIR, marker_file, shard_file
+from .store.lock import LOCK_FILE, BuildLock
 
 
 @dataclass
@@ -129,23 +131,76 @@ class BuildResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        """Complete: every planned shard has its marker and none failed. Anything less exits non-zero."""
+        return not self.failed and bool(self.summary.get("complete"))
+
+
+# What a build writes at the top of its output folder: `--overwrite` deletes a folder only if it holds
+# nothing else (or is a build: meta/build.json), so a typo in --out cannot delete someone's data.
+BUILD_ENTRIES = {"README.md", "recipe.yaml", "LICENSE.md", "data", "meta", "features", TMP_DIR, "_reals",
+                 LOCK_FILE, ".gitattributes"}
 
 
 def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, scheduler: str | None = None,
          echo=print) -> BuildResult:
+    """Build (or resume) `recipe` into `output`, holding the output's lock throughout."""
     t0 = time.time()
     output = output or recipe.output_url()
     recipe.output = output
     out = Output(output)
+    source = check_source(recipe)  # before anything is written or deleted
     if overwrite:
-        out.rm()
+        check_overwritable(out)
+    with BuildLock(out):
+        if overwrite:
+            for name in out.ls(""):
+                if name != LOCK_FILE:
+                    out.rm(name)
+        return _make_locked(recipe, out, source, scheduler, echo, t0)
+
+
+def check_source(recipe: Recipe):
+    """The source, constructed and asked to check its input (a folder that exists, a readable URL list)
+    before the build touches its output: a wrong path is one line, not a deleted build."""
+    try:
+        source = get_source(recipe)
+        check = getattr(source, "check", None)
+        if check is not None:
+            check()
+    except ToolkitError:
+        raise
+    except Exception as e:  # noqa: BLE001 - one line naming the section
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ToolkitError(f"reals ({recipe.reals.kind}): {type(e).__name__}: {first}") from None
+    return source
+
+
+def check_overwritable(out: Output) -> None:
+    """`--overwrite` removes a toolkit build or an empty folder, nothing else."""
+    if not out.fs.exists(out.root):
+        return
+    if not out.fs.isdir(out.root):
+        raise ToolkitError(f"{out.url}: is a file, not a build folder; refusing to delete it with --overwrite")
+    if out.exists(BUILD_FILE):
+        return
+    foreign = [n for n in out.ls("") if n not in BUILD_ENTRIES]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise ToolkitError(f"{out.url}: not a toolkit build (it holds {shown}); --overwrite only deletes a "
+                           "build folder or an empty one: choose another --out")
+
+
+def _make_locked(recipe: Recipe, out: Output, source, scheduler: str | None, echo, t0: float) -> BuildResult:
+    output = out.url
     rhash = recipe.content_hash()
-    prev = out.read_json(BUILD_FILE) if out.exists(BUILD_FILE) else None
+    prev = _read_json_or_none(out, BUILD_FILE)
     if prev is not None:
         if prev.get("recipe_hash") != rhash:
             raise ToolkitError(f"{output}: holds a build of a different recipe (hash {prev.get('recipe_hash')} "
                                f"vs {rhash}); pass --overwrite to replace it, or choose another output")
+    elif out.exists(BUILD_FILE):
+        echo(f"{out.path(BUILD_FILE)}: unreadable (cut short?); planning again")
+    kill_point("plan")
     echo(f"planning: listing reals ({recipe.reals.kind}) ...")
     plan = plan_build(recipe, output)
     if not plan.shards:
@@ -159,30 +214,38 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
     out.write_json(BUILD_FILE, {"recipe_hash": rhash, "plan": fingerprint, "toolkit": __version__,
                                 "shards": {t.name: t.total for t in plan.shards}, "listed": plan.listed,
                                 "planning_dropped": plan.dropped, "planning_skipped": plan.skipped})
-    if not out.exists(PLAN_FILE):  # same plan on resume (fingerprint checked above)
-        out.write_bytes(PLAN_FILE, plan_parquet(plan))
-    done = set(out.ls("meta/shards"))
-    pending = [t for t in plan.shards if f"{t.name}.json" not in done]
+    plan_bytes = plan_parquet(plan)
+    if prev is None or _read_bytes_or_none(out, PLAN_FILE) != plan_bytes:  # missing, or cut short by a kill
+        out.write_bytes(PLAN_FILE, plan_bytes)
+    kill_point("planned")
+    done = {t.name for t in plan.shards if _shard_done(out, t, echo)}
+    pending = [t for t in plan.shards if t.name not in done]
     if done and pending and recipe.fakes and not recipe.runner.allow_mixed_devices:
-        _refuse_mixed_devices(out, sorted(done)[0], recipe, scheduler or recipe.runner.scheduler)
+        _refuse_mixed_devices(out, [t for t in plan.shards if t.name in done], recipe,
+                              scheduler or recipe.runner.scheduler)
     for name in out.ls(TMP_DIR):  # leftovers of a killed run: never complete, never read
         if name != "attempts":  # except the attempt counts: a shard that crashed runs isolated next time
             out.rm(f"{TMP_DIR}/{name}")
+    for name in out.ls("data"):  # a data file no finished shard claims: written just before a kill
+        if not any(name == t_file(t) for t in plan.shards if t.name in done):
+            out.rm(f"data/{name}")
     n_pairs = sum(len(t.refs) for t in plan.shards)
     echo(f"plan: {n_pairs} pairs in {len(plan.shards)} shards "
          f"({', '.join(f'{s}: {sum(len(t.refs) for t in plan.shards if t.split == s)}' for s in recipe.split)}); "
          f"{len(plan.shards) - len(pending)} already done, {len(pending)} to build")
     failed = run_shards(pending, recipe, scheduler or recipe.runner.scheduler, echo)
-    markers = [out.read_json(marker_file(t.split, t.index)) for t in plan.shards
-               if out.exists(marker_file(t.split, t.index))]
+    markers = [m for m in (_read_json_or_none(out, marker_file(t.split, t.index)) for t in plan.shards)
+               if isinstance(m, dict)]
     from .summary import summarize
 
     summary = summarize(recipe, plan, markers, failed, wall_s=time.time() - t0, output=output)
     out.write_json(SUMMARY_FILE, summary)
-    if not failed:
+    if summary["complete"]:
         from .card import write_card
 
+        kill_point("card")
         write_card(out, recipe, summary)
+        kill_point("finished")
         out.rm(TMP_DIR)  # a finished build leaves no scratch state behind
         if recipe.detector is not None:
             from .detectors.run import train_from_recipe
@@ -191,7 +254,54 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
     return BuildResult(output=output, summary=summary, failed=failed)
 
 
-def _refuse_mixed_devices(out: Output, marker_name: str, recipe: Recipe, scheduler: str | None) -> None:
+def t_file(t: ShardTask) -> str:
+    return shard_file(t.split, t.index, t.total).rsplit("/", 1)[-1]
+
+
+def _shard_done(out: Output, t: ShardTask, echo) -> bool:
+    """A shard is done when its marker is readable, is this shard's, and the data file it names is
+    there with the marker's size (`verify` checks the sha256). Anything less is rebuilt: a data file
+    deleted by hand, a marker cut short."""
+    rel = marker_file(t.split, t.index)
+    if not out.exists(rel):
+        return False
+    marker = _read_json_or_none(out, rel)
+    problem = None
+    if not isinstance(marker, dict) or marker.get("shard") != t.name:
+        problem = "unreadable completion marker"
+    elif marker.get("pairs_planned") != len(t.refs):
+        problem = "completion marker of another plan"
+    elif marker.get("file"):
+        try:
+            size = out.fs.size(out.path(marker["file"]))
+        except (FileNotFoundError, OSError):
+            size = None
+        if size is None:
+            problem = f"{marker['file']} is missing"
+        elif size != marker.get("bytes"):
+            problem = f"{marker['file']} has {size} bytes, its marker says {marker.get('bytes')}"
+    if problem is None:
+        return True
+    echo(f"shard {t.name}: {problem}; rebuilding it")
+    out.rm(rel)
+    return False
+
+
+def _read_json_or_none(out: Output, rel: str):
+    try:
+        return out.read_json(rel) if out.exists(rel) else None
+    except (ValueError, OSError):
+        return None
+
+
+def _read_bytes_or_none(out: Output, rel: str) -> bytes | None:
+    try:
+        return out.read_bytes(rel) if out.exists(rel) else None
+    except OSError:
+        return None
+
+
+def _refuse_mixed_devices(out: Output, done: list[ShardTask], recipe: Recipe, scheduler: str | None) -> None:
     """A build started on one device type must finish on it: a CUDA VAE does not give the CPU's bytes,
     so a mixed build is not reproducible by either. Checked where the client can know the device
     (in-process and local clusters); on a remote cluster the summary still warns about mixed devices."""
@@ -199,11 +309,13 @@ def _refuse_mixed_devices(out: Output, marker_name: str, recipe: Recipe, schedul
         return
     from .generators.base import resolve_device
 
-    before = str(out.read_json(f"meta/shards/{marker_name}").get("device", "cpu")).split(":")[0]
     try:
         now = resolve_device(recipe.runner.device).split(":")[0]
     except RuntimeError as e:
         raise ToolkitError(str(e)) from None
+    devices = {str((_read_json_or_none(out, marker_file(t.split, t.index)) or {}).get("device", "cpu")).split(":")[0]
+               for t in done}
+    before = sorted(devices - {now})[0] if devices - {now} else now
     if before != now:
         raise ToolkitError(f"{out.url}: this build's finished shards ran on {before}, this run would use {now}; "
                            f"finish it on {before} (runner.device={before}), or pass "
@@ -224,8 +336,10 @@ def run_shards(tasks: list[ShardTask], recipe: Recipe, scheduler: str | None, ec
     if not tasks:
         return []
     workers, threads = _workers_and_threads(recipe)
+    fault = armed()
     for t in tasks:
         t.threads = threads
+        t.fault = fault
     bars = _Bars(tasks, recipe, enabled=recipe.runner.progress)
     try:
         if scheduler == "synchronous":
@@ -254,7 +368,11 @@ def _run_dask(tasks, recipe, scheduler, workers, bars, echo) -> list[dict]:
 
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler)  # distributed.comm.timeouts.connect (30 s by default)
+        except (OSError, TimeoutError, ValueError, TypeError) as e:
+            raise ToolkitError(f"runner.scheduler: cannot connect to the dask scheduler at {scheduler!r} "
+                               f"({type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]})") from None
         echo(f"dask: connected to {scheduler} ({len(client.scheduler_info()['workers'])} workers)")
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,

@@ -23,6 +23,10 @@ class Source:
         # reported in the summary, but not counted as listed reals
         self.skipped: dict[str, int] = {}
 
+    def check(self) -> None:
+        """Cheap checks of the source's input (a path exists, a list is readable), run by `toolkit make`
+        before it writes or deletes anything in the output; raise ToolkitError with one line."""
+
     def list(self) -> Iterable[RealRef]:
         raise NotImplementedError
 

@@ -60,8 +60,14 @@ class FolderSource(Source):
         keep = [p for p in paths if posixpath.splitext(p)[1].lower().lstrip(".") in exts]
         return sorted(keep)
 
+    def check(self) -> None:
+        """Run by `toolkit make` before it writes or deletes anything: the path exists and holds images."""
+        self._checked = self._files()
+        if not self._checked:
+            raise ToolkitError(f"reals.path: {self.cfg.path}: no image files ({', '.join(self.cfg.extensions)})")
+
     def list(self):
-        files = self._files()
+        files = getattr(self, "_checked", None) or self._files()
         if not files:
             raise ToolkitError(f"reals.path: {self.cfg.path}: no image files ({', '.join(self.cfg.extensions)})")
         if self.cfg.count is not None:
