@@ -203,7 +203,7 @@ def test_laion_build_counts_every_row_and_reruns_without_fetching(cli, tmp_path,
         row(s.url("/img/bomb.png"), "bomb", 20000, 20000), row(s.url("/img/optout.jpg"), "o", 64, 64),
         row(s.url("/missing.jpg"), "404", 64, 64), row(s.url("/error.jpg"), "500", 64, 64),
         row(s.url("/slow.jpg"), "slow", 64, 64), row(s.url("/cut.jpg"), "cut", 64, 64),
-        row("not a url", "bad", 64, 64),
+        row("http:///no-host.jpg", "bad", 64, 64),  # http, so it reaches img2dataset: invalid_url
         row(served["a"], "a again", 96, 80),  # duplicate URL
         row(None, "no url", 64, 64),
         row(s.url("/never/small.jpg"), "small", 20, 20),
@@ -418,7 +418,7 @@ def test_lists_in_csv_tsv_jsonl_with_count_and_clear_column_errors(tmp_path):
 
 
 def test_filters_count_each_row_once_in_order():
-    t = pa.table({"url": ["u1", "u2", None, "u1", "u4", "u5", "u6", "u7"],
+    t = pa.table({"url": [f"http://x/{u}" if u else u for u in ["u1", "u2", None, "u1", "u4", "u5", "u6", "u7"]],
                   "caption": [None] * 8,
                   "width": [64.0, 10.0, 64.0, 64.0, 300.0, 64.0, None, 64.0],
                   "height": [64.0, 10.0, 64.0, 64.0, 64.0, 64.0, None, 64.0],

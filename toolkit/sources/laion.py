@@ -10,12 +10,20 @@ has.
 What `list()` does, once, on the client (its result is persisted, so a re-run lists the same reals):
 
 1. **Read and filter** (no network): the first `count` rows; then each row is kept or counted under
-   the first reason that applies: `missing_url`, `filter_too_small` (listed width/height below
-   `min_width`/`min_height`, which default to `image.min_size`), `filter_aspect_ratio`,
+   the first reason that applies: `missing_url`, `unsupported_scheme` (anything but an http/https
+   URL: `file:`, `data:`, `ftp:`, `s3:`, bare or relative paths, in any case or wrapping such as
+   ` FILE:///x` or `<file:/x>`; the scheme is read as urllib reads it), `filter_too_small` (listed
+   width/height below `min_width`/`min_height`, which default to `image.min_size`), `filter_aspect_ratio`,
    `filter_punsafe` / `filter_pwatermark` (above the threshold, when the column exists; a missing
    score with a threshold set counts as `filter_punsafe_unknown` / `filter_pwatermark_unknown`),
    `duplicate_url` (the first occurrence wins). Unknown listed sizes pass: align checks real sizes.
-2. **Download** with img2dataset as a library, with `disable_all_reencoding=True` and
+2. **Download** with img2dataset as a library, through the toolkit's guard (`laion_fetch.py`,
+   installed in img2dataset's own download processes): http/https only, redirects included (a
+   redirect to another scheme fails as `unsupported_scheme`; the opener has no file, ftp or data
+   handler at all), at most `deadline` seconds per image in all (connect, headers and body; a server
+   trickling bytes under the per-read `timeout` is cut: `deadline_exceeded`) and at most `max_bytes`
+   bytes per image (`too_large`, at once when Content-Length says so). So nothing outside the output
+   folder is read or written because of a URL list. With `disable_all_reencoding=True` and
    `resize_mode="no"`: the bytes stored are exactly the bytes the server sent (img2dataset's
    defaults pad to 256 px with white borders and re-encode to JPEG q95, a processing history the
    fakes would not share; `transforms/align.py` is the only resize and the only decode). Nothing is
@@ -25,8 +33,9 @@ What `list()` does, once, on the client (its result is persisted, so a re-run li
    format read from the bytes' signature, a JPEG quality estimate from the quantisation tables
    (`transforms/jpeg_quality.py`) and a sha256 of the bytes.
 4. **Merge**: img2dataset's per-sample status becomes a drop reason per failed URL (`http_404`,
-   `http_500`, `timeout`, `incomplete_read`, `connection_refused`, `dns_error`, `ssl_error`,
-   `invalid_url`, `robots_disallowed`, ... or `download_error:<normalised message>`), exact
+   `http_500`, `timeout`, `deadline_exceeded`, `too_large`, `unsupported_scheme` (a redirect),
+   `incomplete_read`, `connection_refused`, `dns_error`, `ssl_error`, `invalid_url`,
+   `robots_disallowed`, ... or `download_error:<normalised message>`), exact
    duplicates by content hash are dropped as `duplicate_content` (the first in list order wins),
    and the rest are the reals, in list order. Every input row is accounted for: kept + all drop
    reasons == rows read (checked). The counts go to `self.dropped` (the build summary) and, with
@@ -62,6 +71,17 @@ Concurrency (`processes`, `threads`, `timeout`, `retries`) goes straight to img2
 are for one machine: one process per core (at most 8), 32 threads each, 10 s timeout, no retries
 (img2dataset retries every failure, 404s included). Links rot: expect 60-85% of a LAION list to
 download today.
+
+Limits per image: `deadline` (default 60 s, per attempt: a 20 MB image at a slow 0.5 MB/s still
+fits, while a server trickling bytes holds one of the 32 threads a minute at most, not forever)
+and `max_bytes` (default 256 MiB = `image.max_pixels` x 3, the raw 8-bit RGB size of the largest
+image align accepts: any compressed image align could keep fits; an endless body cannot fill memory
+or disk; img2dataset keeps up to 2 x threads images in memory per process, so lower it with many
+threads on a small machine). Both, like `timeout` and the concurrency keys, are `runtime_fields`:
+they bound what one URL may cost, while what is kept is decided by the filters and by align, so
+changing them does not change the recipe hash (a re-run resumes; a finished download is not redone).
+The values are checked when the recipe is read (`LaionConfig.__post_init__`: a one-line recipe
+error naming `reals.<key>`, before anything is downloaded).
 """
 
 from __future__ import annotations
@@ -95,6 +115,7 @@ from ..store.atomic import Output
 from ..transforms.codecs import sniff_format
 from ..transforms.jpeg_quality import estimate_jpeg_quality
 from .base import Source
+from .laion_fetch import ALLOWED_SCHEMES, PLAIN_HTTP, allowed_url, guarded
 
 DOWNLOAD_DIR = "_reals/laion"  # under the build output
 STATS_FILE = "meta/laion/stats.json"
@@ -114,8 +135,10 @@ FORMATS = {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl
 
 @dataclass
 class LaionConfig:
-    # how to download, not what: changing these on a re-run resumes the same build
-    runtime_fields = ("processes", "threads", "timeout", "retries")
+    # how to download, not what: changing these on a re-run resumes the same build. deadline and
+    # max_bytes are limits on what one URL may cost (time, memory/disk), like timeout; what is kept is
+    # decided by the filters below and by align (image.max_pixels), so they stay out of the recipe hash
+    runtime_fields = ("processes", "threads", "timeout", "retries", "deadline", "max_bytes")
 
     kind: str = "laion"
     url_list: str = MISSING  # parquet / csv / tsv / jsonl file, folder or glob; any fsspec URL
@@ -131,16 +154,34 @@ class LaionConfig:
     max_aspect_ratio: Optional[float] = None  # long side / short side; null: no limit
     max_punsafe: Optional[float] = None  # when the list has a punsafe column; null: no limit
     max_pwatermark: Optional[float] = None  # when the list has a pwatermark column; null: no limit
-    # img2dataset concurrency
+    # img2dataset concurrency and limits
     processes: Optional[int] = None  # download processes; null: one per core, at most 8
     threads: int = 32  # download threads per process
     timeout: float = 10.0  # seconds per connection / read
+    deadline: float = 60.0  # seconds per image in all (connect + headers + body), per attempt
+    max_bytes: int = 256 * 1024 ** 2  # bytes per image (256 MiB = image.max_pixels x 3: raw 8-bit RGB)
     retries: int = 0  # extra attempts per failed URL (img2dataset retries every error, 404s too)
     samples_per_shard: int = 10_000  # URLs per img2dataset shard (unit of download resume)
     user_agent_token: Optional[str] = "img2dataset"  # X-Robots-Tag directives for this token are honoured
     disallowed_header_directives: List[str] = field(
         default_factory=lambda: ["noai", "noimageai", "noindex", "noimageindex"])
     storage_options: Dict[str, Any] = field(default_factory=dict)  # for reading url_list
+
+    def __post_init__(self):
+        # checked when the recipe is read (one line naming reals.<key>, exit 2), before anything is downloaded
+        for name in ("threads", "samples_per_shard", "max_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
+        if self.processes is not None and self.processes < 1:
+            raise ValueError(f"processes: must be at least 1 or null, got {self.processes}")
+        if self.retries < 0:
+            raise ValueError(f"retries: must be >= 0, got {self.retries}")
+        for name in ("timeout", "deadline"):
+            v = getattr(self, name)
+            if not (v > 0 and math.isfinite(v)):
+                raise ValueError(f"{name}: must be a finite number of seconds > 0, got {v}")
+        if self.count is not None and self.count < 0:
+            raise ValueError(f"count: must be >= 0 or null, got {self.count}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -311,7 +352,7 @@ def _to_float(v) -> Optional[float]:
 # ------------------------------------------------------------------------------------------------
 # filters before download
 
-FILTER_REASONS = ("missing_url", "filter_too_small", "filter_aspect_ratio", "filter_punsafe",
+FILTER_REASONS = ("missing_url", "unsupported_scheme", "filter_too_small", "filter_aspect_ratio", "filter_punsafe",
                   "filter_punsafe_unknown", "filter_pwatermark", "filter_pwatermark_unknown", "duplicate_url")
 
 
@@ -334,6 +375,9 @@ def filter_urls(table: pa.Table, *, min_width: int, min_height: int, max_aspect_
 
     urls = table.column("url").to_pylist()
     mark([u is None or not str(u).strip() for u in urls], "missing_url")
+    # file:, data:, ftp:, paths, ...; the common case (a plain http(s):// prefix) is checked vectorised
+    plain = np.asarray(pc.fill_null(pc.match_substring_regex(table.column("url"), PLAIN_HTTP), False), bool)
+    mark([not plain[i] and u is not None and not allowed_url(u) for i, u in enumerate(urls)], "unsupported_scheme")
     not_applied = []
     w, h = floats("width"), floats("height")
     if min_width or min_height:
@@ -374,6 +418,10 @@ def filter_urls(table: pa.Table, *, min_width: int, min_height: int, max_aspect_
 # img2dataset error messages -> drop reasons
 
 _RULES = [
+    # the guard's own messages (laion_fetch) first, matched at the start of the message only
+    (re.compile(r"^unsupported URL scheme"), "unsupported_scheme"),
+    (re.compile(r"^deadline exceeded"), "deadline_exceeded"),
+    (re.compile(r"^too large"), "too_large"),
     (re.compile(r"HTTP Error (\d{3})"), lambda m: f"http_{m.group(1)}"),
     (re.compile(r"timed out|timeout", re.I), "timeout"),
     (re.compile(r"X-Robots-Tag", re.I), "robots_disallowed"),
@@ -450,16 +498,7 @@ class LaionSource(Source):
     def __init__(self, cfg: LaionConfig, recipe):
         self._dropped: dict[str, int] = {}
         self._refs: Optional[list[RealRef]] = None
-        super().__init__(cfg, recipe)
-        for name in ("threads", "samples_per_shard"):
-            if getattr(cfg, name) < 1:
-                raise ToolkitError(f"reals.{name}: must be at least 1")
-        if cfg.processes is not None and cfg.processes < 1:
-            raise ToolkitError("reals.processes: must be at least 1 or null")
-        if cfg.retries < 0 or cfg.timeout <= 0:
-            raise ToolkitError("reals.retries must be >= 0 and reals.timeout > 0")
-        if cfg.count is not None and cfg.count < 0:
-            raise ToolkitError("reals.count: must be >= 0 or null")
+        super().__init__(cfg, recipe)  # values were checked by LaionConfig.__post_init__
         self._root_url = f"{(recipe.output or recipe.output_url()).rstrip('/')}/{DOWNLOAD_DIR}"
         self._store: Optional[Output] = None
 
@@ -608,7 +647,9 @@ class LaionSource(Source):
         )
         with _img2dataset_guard(i2d_main):
             try:
-                i2d_main.download(**kwargs)
+                # http(s) only, a total deadline and a byte cap per image, in img2dataset's own processes
+                with guarded(i2d_main, deadline=cfg.deadline, max_bytes=cfg.max_bytes):
+                    i2d_main.download(**kwargs)
             except ToolkitError:
                 raise
             except Exception as e:  # noqa: BLE001 - one line; finished shards are kept for the re-run
@@ -708,7 +749,10 @@ class LaionSource(Source):
             "rows_read": rows_read,
             "filters": {"min_width": self._min("width"), "min_height": self._min("height"),
                         "max_aspect_ratio": self.cfg.max_aspect_ratio, "max_punsafe": self.cfg.max_punsafe,
-                        "max_pwatermark": self.cfg.max_pwatermark, "not_applied": not_applied},
+                        "max_pwatermark": self.cfg.max_pwatermark, "not_applied": not_applied,
+                        "schemes": list(ALLOWED_SCHEMES)},
+            "limits": {"timeout": self.cfg.timeout, "deadline": self.cfg.deadline, "max_bytes": self.cfg.max_bytes,
+                       "retries": self.cfg.retries},
             "dropped_before_download": dict(sorted(pre_drops.items())),
             "downloaded": {"urls": n_todo, "img2dataset": _img2dataset_version(),
                            "totals": dict(totals), "messages": dict(messages.most_common()),
