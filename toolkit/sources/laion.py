@@ -520,6 +520,13 @@ class LaionSource(Source):
             self._store = Output(self._root_url)
         return self._store
 
+    def check(self) -> None:
+        """Run by `toolkit make` before it writes or deletes anything: the URL list exists and each file's
+        format is known (its rows are read when listing)."""
+        _, files = _input_files(self.cfg)
+        for path in files:
+            _format_of(path, self.cfg.input_format)
+
     def list(self):
         yield from self._prepare()
 
