@@ -25,7 +25,10 @@ def _commands() -> dict:
 
 
 def _parser(mods: dict) -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="toolkit", description="Aligned real/fake image datasets.")
+    p.add_argument("--version", action="version", version=f"toolkit {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     for name, mod in mods.items():
         mod.add_arguments(sub.add_parser(name, help=mod.HELP, description=(mod.__doc__ or "").strip()))

@@ -142,8 +142,9 @@ BUILD_ENTRIES = {"README.md", "recipe.yaml", "LICENSE.md", "data", "meta", "feat
 
 
 def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, scheduler: str | None = None,
-         echo=print) -> BuildResult:
-    """Build (or resume) `recipe` into `output`, holding the output's lock throughout."""
+         echo=print, verbose: bool = False) -> BuildResult:
+    """Build (or resume) `recipe` into `output`, holding the output's lock throughout. `echo` gets the
+    informational lines (planning, resume, per-shard lines when `verbose`)."""
     t0 = time.time()
     output = output or recipe.output_url()
     recipe.output = output
@@ -156,7 +157,7 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
             for name in out.ls(""):
                 if name != LOCK_FILE:
                     out.rm(name)
-        return _make_locked(recipe, out, source, scheduler, echo, t0)
+        return _make_locked(recipe, out, source, scheduler, echo, t0, verbose)
 
 
 def check_source(recipe: Recipe):
@@ -190,7 +191,8 @@ def check_overwritable(out: Output) -> None:
                            "build folder or an empty one: choose another --out")
 
 
-def _make_locked(recipe: Recipe, out: Output, source, scheduler: str | None, echo, t0: float) -> BuildResult:
+def _make_locked(recipe: Recipe, out: Output, source, scheduler: str | None, echo, t0: float,
+                 verbose: bool = False) -> BuildResult:
     output = out.url
     rhash = recipe.content_hash()
     prev = _read_json_or_none(out, BUILD_FILE)
@@ -233,7 +235,7 @@ def _make_locked(recipe: Recipe, out: Output, source, scheduler: str | None, ech
     echo(f"plan: {n_pairs} pairs in {len(plan.shards)} shards "
          f"({', '.join(f'{s}: {sum(len(t.refs) for t in plan.shards if t.split == s)}' for s in recipe.split)}); "
          f"{len(plan.shards) - len(pending)} already done, {len(pending)} to build")
-    failed = run_shards(pending, recipe, scheduler or recipe.runner.scheduler, echo)
+    failed = run_shards(pending, recipe, scheduler or recipe.runner.scheduler, echo, verbose)
     markers = [m for m in (_read_json_or_none(out, marker_file(t.split, t.index)) for t in plan.shards)
                if isinstance(m, dict)]
     from .summary import summarize
@@ -332,7 +334,7 @@ def _workers_and_threads(recipe: Recipe) -> tuple[int, int]:
     return workers, max(1, cores // workers)
 
 
-def run_shards(tasks: list[ShardTask], recipe: Recipe, scheduler: str | None, echo) -> list[dict]:
+def run_shards(tasks: list[ShardTask], recipe: Recipe, scheduler: str | None, echo, verbose: bool = False) -> list[dict]:
     if not tasks:
         return []
     workers, threads = _workers_and_threads(recipe)
@@ -340,21 +342,34 @@ def run_shards(tasks: list[ShardTask], recipe: Recipe, scheduler: str | None, ec
     for t in tasks:
         t.threads = threads
         t.fault = fault
-    bars = _Bars(tasks, recipe, enabled=recipe.runner.progress)
+    from .progress import Progress
+
+    stages = ["align"] + [getattr(f, "name", None) or f.kind for f in recipe.fakes] + ["augment", "write"]
+    bars = Progress(sum(len(t.refs) for t in tasks), stages, enabled=recipe.runner.progress)
     try:
+        said = (lambda t, m: echo(_shard_line(t, m))) if verbose else (lambda t, m: None)
         if scheduler == "synchronous":
-            return _run_sync(tasks, recipe, bars)
-        return _run_dask(tasks, recipe, scheduler, workers, bars, echo)
+            return _run_sync(tasks, recipe, bars, said)
+        return _run_dask(tasks, recipe, scheduler, workers, bars, echo, said)
     finally:
         bars.close()
 
 
-def _run_sync(tasks, recipe, bars) -> list[dict]:
+def _shard_line(t: ShardTask, marker: dict | None) -> str:
+    if marker is None:
+        return f"shard {t.name}: failed"
+    drops = ", ".join(f"{k} {v}" for k, v in sorted(marker.get("dropped", {}).items()))
+    return (f"shard {t.name}: {marker.get('pairs')}/{marker.get('pairs_planned')} pairs, {marker.get('rows')} rows"
+            f"{', dropped ' + drops if drops else ''} in {marker.get('seconds', 0):.1f} s"
+            f"{' (isolated retry)' if marker.get('isolated') else ''}")
+
+
+def _run_sync(tasks, recipe, bars, said) -> list[dict]:
     failed = []
     for t in tasks:
         for attempt in range(recipe.runner.retries + 1):
             try:
-                build_shard(t, report=bars.update)
+                said(t, build_shard(t, report=bars.update))
                 break
             except Exception as e:  # noqa: BLE001 - report and carry on with the other shards
                 if attempt == recipe.runner.retries:
@@ -363,7 +378,7 @@ def _run_sync(tasks, recipe, bars) -> list[dict]:
     return failed
 
 
-def _run_dask(tasks, recipe, scheduler, workers, bars, echo) -> list[dict]:
+def _run_dask(tasks, recipe, scheduler, workers, bars, echo, said) -> list[dict]:
     from distributed import Client, LocalCluster, Queue, wait
 
     cluster = None
@@ -375,8 +390,10 @@ def _run_dask(tasks, recipe, scheduler, workers, bars, echo) -> list[dict]:
                                f"({type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]})") from None
         echo(f"dask: connected to {scheduler} ({len(client.scheduler_info()['workers'])} workers)")
     else:
+        # The scheduler's HTTP server always starts (health, metrics); with no address it takes port 8787
+        # and warns when another build on this machine has it. Any free port on loopback, no warning.
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR,
+                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
                                **({"resources": {recipe.runner.gpu_resource: 1}} if recipe.runner.gpu_resource else {}))
         client = Client(cluster)
     try:
@@ -395,6 +412,8 @@ def _run_dask(tasks, recipe, scheduler, workers, bars, echo) -> list[dict]:
                 finished = set()
             _drain(queue, bars)
             for f in finished:
+                if f.status == "finished":
+                    said(futures[f], f.result())
                 if f.status == "error":
                     t = futures[f]
                     exc = f.exception()
@@ -429,28 +448,3 @@ def _drain(queue, bars) -> None:
         return
     for stage, n in items or []:
         bars.update(stage, n)
-
-
-class _Bars:
-    """One progress bar per stage, in pairs, for a person watching the build."""
-
-    def __init__(self, tasks, recipe, enabled: bool):
-        self.bars = {}
-        if not enabled:
-            return
-        from tqdm.auto import tqdm
-
-        total = sum(len(t.refs) for t in tasks)
-        stages = ["align"] + [getattr(f, "name", None) or f.kind for f in recipe.fakes] + ["augment", "write"]
-        for i, s in enumerate(stages):
-            self.bars[s] = tqdm(total=total, desc=f"{s:>14}", unit="pair", position=i, leave=True,
-                                file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
-
-    def update(self, stage: str, n: int) -> None:
-        bar = self.bars.get(stage)
-        if bar is not None:
-            bar.update(n)
-
-    def close(self) -> None:
-        for bar in self.bars.values():
-            bar.close()

@@ -18,6 +18,10 @@ def add_arguments(m) -> None:
     m.add_argument("--overwrite", action="store_true", help="delete the output and start over")
     m.add_argument("--scheduler", help="synchronous | tcp://host:8786 (default: a local dask cluster)")
     m.add_argument("--print-recipe", action="store_true", help="print the resolved recipe and exit")
+    talk = m.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", action="store_true",
+                      help="no progress and no informational lines; errors and the summary only")
+    talk.add_argument("-v", "--verbose", action="store_true", help="also one line per finished shard")
 
 
 def run(args) -> int:
@@ -36,7 +40,9 @@ def run(args) -> int:
     from ..runner import make
     from ..summary import format_summary
 
-    result = make(recipe, overwrite=args.overwrite, scheduler=args.scheduler,
-                  echo=lambda s: print(s, file=sys.stderr))
+    if args.quiet:
+        recipe.runner.progress = False
+    echo = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
+    result = make(recipe, overwrite=args.overwrite, scheduler=args.scheduler, echo=echo, verbose=args.verbose)
     print(format_summary(result.summary))
     return 0 if result.ok else 1

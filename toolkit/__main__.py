@@ -1,0 +1,7 @@
+"""`python -m toolkit ...` is `toolkit ...`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
