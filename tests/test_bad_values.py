@@ -63,6 +63,7 @@ BAD = [
     (["reals={kind: shaders, families: [fractl]}"], "reals.families[0]"),
     (["reals={kind: shaders, backend: x11}"], "reals.backend"),
     (["reals={kind: shaders, time_limit_s: 0}"], "reals.time_limit_s"),
+    (["reals={kind: shaders, builtin: false}"], "reals.user_dir"),
     # generators
     (["fakes.0.batch_size=0"], "fakes[0].batch_size"),
     (["fakes.0.model=''"], "fakes[0].model"),
@@ -72,6 +73,7 @@ BAD = [
     (["fakes=[{kind: text2image, scheduler: eulr}]"], "fakes[0].scheduler"),
     (["fakes=[{kind: text2image, width: 100}]"], "fakes[0].width"),
     (["fakes=[{kind: identity, batch_size: -3}]"], "fakes[0].batch_size"),
+    (["runner.device=cpu", "fakes=[{kind: text2image}]"], "fakes[0].dtype"),  # float16 (default) needs a GPU
     # augmentation
     (["augment.ops.jpeg.p=1.5"], "augment.ops.jpeg.p"),
     (["augment.ops.jpeg.p=0.9"], "augment.ops"),  # codec probabilities sum above 1

@@ -36,6 +36,8 @@ class CaptionerConfig:
     batch_size: int = 16
     dtype: str = "float32"  # float32 | bfloat16 | float16 (GPU)
 
+    float16_needs_gpu = True  # (not a field) the recipe refuses dtype float16 with runner.device: cpu
+
     def __post_init__(self):
         v.non_empty("model", self.model)
         v.non_empty("revision", self.revision, optional=True)

@@ -171,6 +171,13 @@ class Recipe:
                 raise v.ConfigError(f"fakes[{i}].name: generator name {name!r} is also fakes[{seen[name]}]'s; "
                                     "give each fake a distinct `name:` (it becomes the `source` column)")
             seen[name] = i
+        if self.runner.device == "cpu":  # refused by the model's loader in every shard otherwise
+            models = ([(f"fakes[{i}]", f) for i, f in enumerate(self.fakes or [])] + [("captioner", self.captioner)]
+                      + [(f"features[{i}]", f) for i, f in enumerate(self.features or [])])
+            for path, cfg in models:
+                if getattr(cfg, "float16_needs_gpu", False) and v.canonical_dtype(cfg.dtype) == "float16":
+                    raise v.ConfigError(f"{path}.dtype: float16 needs a GPU but runner.device is cpu; "
+                                        "use float32 (or bfloat16) on the CPU")
         kinds: dict[str, int] = {}
         for i, feat in enumerate(self.features or []):
             kind = getattr(feat, "kind", None)

@@ -44,6 +44,8 @@ class DDIMInversionConfig:
     dtype: str = "float32"  # float32 | bfloat16 | float16 (GPU)
     batch_size: int = 4
 
+    float16_needs_gpu = True  # (not a field) the recipe refuses dtype float16 with runner.device: cpu
+
     def __post_init__(self):
         v.one_of("kind", self.kind, ("ddim_inversion",))
         v.non_empty("model", self.model)

@@ -69,6 +69,8 @@ class Text2ImageConfig:
     compile: bool = False  # torch.compile the UNet (GPU; first batch pays the compilation)
     name: Optional[str] = None  # the rows' `source` value; default text2image
 
+    float16_needs_gpu = True  # (not a field) the recipe refuses dtype float16 with runner.device: cpu
+
     def __post_init__(self):  # checked when the recipe is read, not after workers have started
         # YAML 1.1 reads a bare on/off as a boolean, which the str field receives as "True"/"False"
         self.safety_checker = {"true": "on", "false": "off"}.get(str(self.safety_checker).lower(),

@@ -52,6 +52,8 @@ class ShadersConfig:
         v.strings("programs", self.programs)
         v.strings("exclude", self.exclude)
         v.non_empty("user_dir", self.user_dir, optional=True)
+        if not self.builtin and not self.user_dir:
+            raise v.ConfigError("user_dir: needed when builtin is false (no programs to render otherwise)")
         v.at_least("width", self.width, 8, optional=True)
         v.at_least("height", self.height, 8, optional=True)
         v.in_range("supersample", self.supersample, 1, 8)
