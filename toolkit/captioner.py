@@ -20,6 +20,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from . import validation as v
 
 MODES = ("missing", "overwrite")
 _CACHE: dict = {}  # per process: (config, device) -> Captioner
@@ -34,6 +35,18 @@ class CaptionerConfig:
     max_new_tokens: int = 30
     batch_size: int = 16
     dtype: str = "float32"  # float32 | bfloat16 | float16 (GPU)
+
+    float16_needs_gpu = True  # (not a field) the recipe refuses dtype float16 with runner.device: cpu
+
+    def __post_init__(self):
+        v.non_empty("model", self.model)
+        v.non_empty("revision", self.revision, optional=True)
+        v.one_of("mode", self.mode, MODES)
+        if self.prompt is not None and not isinstance(self.prompt, str):
+            raise v.ConfigError(f"prompt: must be a string or null, got {self.prompt!r}")
+        v.at_least("max_new_tokens", self.max_new_tokens, 1)
+        v.at_least("batch_size", self.batch_size, 1)
+        v.dtype("dtype", self.dtype)
 
 
 class Captioner:
@@ -78,19 +91,6 @@ class Captioner:
         with torch.inference_mode():
             ids = self.model.generate(**inputs, do_sample=False, num_beams=1, max_new_tokens=self.cfg.max_new_tokens)
         return [t.strip() for t in self.processor.batch_decode(ids, skip_special_tokens=True)]
-
-
-def check_config(cfg: CaptionerConfig) -> tuple[str, str] | None:
-    """(key path, message) for a value that cannot work, else None (recipe validation)."""
-    if cfg.mode not in MODES:
-        return "captioner.mode", f"must be missing or overwrite, got {cfg.mode!r}"
-    if cfg.batch_size < 1:
-        return "captioner.batch_size", "must be at least 1"
-    if cfg.max_new_tokens < 1:
-        return "captioner.max_new_tokens", "must be at least 1"
-    if cfg.dtype not in ("float32", "fp32", "bfloat16", "bf16", "float16", "fp16"):
-        return "captioner.dtype", f"unknown dtype {cfg.dtype!r} (known: float32, bfloat16, float16)"
-    return None
 
 
 def get_captioner(cfg: CaptionerConfig, device: str) -> Captioner:

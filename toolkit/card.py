@@ -92,8 +92,19 @@ def card_metadata(recipe, summary: dict, source: dict | None = None, lic: dict |
     return meta
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~&])")
+
+
+def md_escape(text) -> str:
+    """`text` shown literally in a markdown body: markup characters backslash-escaped (the dataset name
+    is a validated safe name, but the card must never be the place where a name turns into markup)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
 def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)
+    env.filters["md"] = md_escape
+    return env
 
 
 def render_sections(env: Environment, out=None) -> list[str]:
@@ -193,7 +204,7 @@ def write_card(out, recipe, summary: dict, load_path: str | None = None, capture
     text = render_card(recipe, summary, load_path=load_path, out=out, **ctx)
     from .card_license import license_info
 
-    out.write_text(LICENSE_FILE, license_markdown(recipe.name, license_info(describe_source(recipe))))
+    out.write_text(LICENSE_FILE, license_markdown(md_escape(recipe.name), license_info(describe_source(recipe))))
     out.write_text(CARD_FILE, text)
     return text
 

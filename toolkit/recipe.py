@@ -1,32 +1,51 @@
 """The recipe: one YAML file that says everything a build depends on.
 
 The schema is a tree of dataclasses read through omegaconf (structured configs), so a recipe is typed
-and validated before any work starts. Sections with a `kind:` (reals, each fake, each augmentation
-op) are typed by the dataclass their implementation registered, looked up by name.
+and validated before any work starts (planning, downloads, model loads). Sections with a `kind:`
+(reals, each fake, each augmentation op, each feature) are typed by the dataclass their
+implementation registered, looked up by name.
 
 Every mistake a user can make in a recipe ends as a `RecipeError` whose message is one line naming
 the file and the key path, with the closest valid key or kind when there is one; the CLI turns it
-into exit code 2. A recipe is validated in two passes: first our own walk over the raw tree against
-the dataclass fields (unknown keys, with suggestions, and unknown kinds), then omegaconf's merge
-(type conversion and type errors), then a check for required values left missing.
+into exit code 2. A recipe is validated in three steps, all in `toolkit/validation.py`'s one style:
+our own walk over the raw tree against the dataclass fields (unknown keys, with suggestions, and
+unknown kinds), omegaconf's merge (type conversion and type errors), then each config dataclass's
+own `__post_init__`, which checks every value of its section (ranges, choices, names) and raises
+`ValueError("field: message")`, reported under the section's key path.
+
+Decisions:
+- Overrides (`key=value`): a value that is a mapping replaces that node (`reals={kind: folder,
+  path: x}` keeps nothing of the recipe's reals; `augment.ops={}` removes every op); a dotted key
+  (`reals.count=5`) changes one value. Dict-typed fields (`split`, `augment.ops`,
+  `storage_options`, ...) take the user's mapping as is, never merged with the default.
+- No interpolation: a recipe never reads the environment or files. omegaconf would resolve
+  `${oc.env:HF_TOKEN}` into the rows, the card and recipe.yaml, so any string (or key) containing
+  `${`, in the file or in an override, is refused with one line naming the key; nothing is resolved.
+- Names that become paths or markdown are restricted: the dataset `name` (default output
+  `outputs/<name>`, the card's title) and generator `name`s (the `source` column, file names) match
+  `validation.SAFE_NAME` (no `..`; a generator may not be called `real`, and names are unique among
+  the fakes); split names match `validation.SPLIT_NAME` (`^[A-Za-z][A-Za-z0-9_]*$`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, get_type_hints
+from typing import Any, Dict, List, Optional
 
 import yaml
 from omegaconf import MISSING, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
+from . import validation as v
 from .captioner import CaptionerConfig
 from .errors import RecipeError
 from .registry import AUGMENT_OPS, GENERATORS, SOURCES, Registry, load_builtins
+from .transforms.align import FILTERS
+
+CROPS = ("center", "random")
+ICC = ("convert", "ignore")
 
 
 @dataclass
@@ -41,6 +60,20 @@ class ImageConfig:
     icc: str = "convert"  # convert embedded ICC profiles to sRGB | ignore
     alpha_background: List[int] = field(default_factory=lambda: [255, 255, 255])
 
+    def __post_init__(self):
+        v.at_least("size", self.size, 8, optional=True)
+        v.at_least("min_size", self.min_size, 1)
+        # at least one image of min_size x min_size must pass the decompression-bomb limit
+        if self.max_pixels < self.min_size ** 2:
+            raise v.ConfigError(f"max_pixels: must be at least min_size**2 = {self.min_size ** 2}, "
+                                f"got {self.max_pixels}")
+        v.one_of("resize_filter", self.resize_filter, FILTERS, what="filter")
+        v.one_of("crop", self.crop, CROPS)
+        v.one_of("icc", self.icc, ICC)
+        bg = list(self.alpha_background or [])
+        if len(bg) != 3 or not all(isinstance(c, int) and 0 <= c <= 255 for c in bg):
+            raise v.ConfigError(f"alpha_background: must be three integers in 0..255, got {bg}")
+
 
 @dataclass
 class AugmentConfig:
@@ -49,16 +82,27 @@ class AugmentConfig:
     matched: bool = True
     ops: Dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self):
+        codec_p = 0.0
+        for name, op in (self.ops or {}).items():
+            entry = AUGMENT_OPS.get(name)
+            if entry is None:
+                raise v.ConfigError(f"ops.{name}: unknown augment op{v.did_you_mean(name, AUGMENT_OPS.names())}")
+            if entry.impl.codec and hasattr(op, "p"):
+                codec_p += op.p
+        if codec_p > 1.0 + 1e-9:
+            raise v.ConfigError(f"ops: codec probabilities (jpeg, webp) sum to {codec_p:g} > 1")
+
 
 @dataclass
 class RunnerConfig:
     """How shards are executed. None of these change the bytes a build produces."""
 
-    scheduler: Optional[str] = None  # null: local dask cluster | synchronous | tcp://host:8786
+    scheduler: Optional[str] = None  # null: local dask cluster | synchronous | tcp://host:8786 | tls://host:8786
     workers: Optional[int] = None  # local cluster processes (default: one per core, at most #shards)
     shard_size: int = 500  # pairs per shard: the unit of parallelism, retry and resumption
     retries: int = 1  # times a failed shard task is retried before it is reported
-    device: str = "auto"  # auto | cpu | cuda | cuda:N, for model stages
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps, for model stages
     # A resume on another device type would mix float paths (CPU vs CUDA bytes differ) in one dataset;
     # refused unless this is set.
     allow_mixed_devices: bool = False
@@ -68,11 +112,25 @@ class RunnerConfig:
     gpu_resource: Optional[str] = None
     progress: bool = True
 
+    def __post_init__(self):
+        v.scheduler("scheduler", self.scheduler)
+        v.at_least("workers", self.workers, 1, optional=True)
+        v.at_least("shard_size", self.shard_size, 1)
+        v.at_least("retries", self.retries, 0)
+        v.device("device", self.device)
+        if self.gpu_resource is not None and not v.SPLIT_NAME.match(str(self.gpu_resource)):
+            raise v.ConfigError(f"gpu_resource: must be a resource name such as GPU ({v.SPLIT_NAME_RULE}) "
+                                f"or null, got {self.gpu_resource!r}")
+
 
 @dataclass
 class StoreConfig:
     png_compress_level: int = 6  # zlib level of lossless PNG members (speed/size only, never pixels)
     row_group_size: int = 100  # parquet rows per row group (streaming granularity)
+
+    def __post_init__(self):
+        v.in_range("png_compress_level", self.png_compress_level, 0, 9)
+        v.at_least("row_group_size", self.row_group_size, 1)
 
 
 @dataclass
@@ -90,6 +148,43 @@ class Recipe:
     store: StoreConfig = field(default_factory=StoreConfig)
     detector: Any = None  # optional {kind: resnet50|clip-probe|clip-knn, ...}: trained after the build
     features: Optional[List[Any]] = None  # optional [{kind: ddim_inversion, ...}]: per-row side files
+
+    def __post_init__(self):
+        v.safe_name("name", self.name)
+        v.non_empty("output", self.output, optional=True)
+        if not self.split:
+            raise v.ConfigError("split: needs at least one split")
+        for name, frac in self.split.items():
+            v.split_name("split", name)
+            v.in_range(f"split.{name}", frac, 0, 1, what="fraction")
+        total = sum(self.split.values())
+        if abs(total - 1.0) > 1e-6:
+            raise v.ConfigError(f"split: fractions must sum to 1, got {total:g}")
+        seen: dict[str, int] = {}
+        for i, fake in enumerate(self.fakes or []):  # typed sections (a bare Recipe may hold none yet)
+            if isinstance(fake, dict) or not hasattr(fake, "kind"):
+                continue
+            name = getattr(fake, "name", None) or fake.kind
+            if name == "real":
+                raise v.ConfigError(f"fakes[{i}].name: 'real' is the reals' source value; choose another name")
+            if name in seen:
+                raise v.ConfigError(f"fakes[{i}].name: generator name {name!r} is also fakes[{seen[name]}]'s; "
+                                    "give each fake a distinct `name:` (it becomes the `source` column)")
+            seen[name] = i
+        if self.runner.device == "cpu":  # refused by the model's loader in every shard otherwise
+            models = ([(f"fakes[{i}]", f) for i, f in enumerate(self.fakes or [])] + [("captioner", self.captioner)]
+                      + [(f"features[{i}]", f) for i, f in enumerate(self.features or [])])
+            for path, cfg in models:
+                if getattr(cfg, "float16_needs_gpu", False) and v.canonical_dtype(cfg.dtype) == "float16":
+                    raise v.ConfigError(f"{path}.dtype: float16 needs a GPU but runner.device is cpu; "
+                                        "use float32 (or bfloat16) on the CPU")
+        kinds: dict[str, int] = {}
+        for i, feat in enumerate(self.features or []):
+            kind = getattr(feat, "kind", None)
+            if kind in kinds:
+                raise v.ConfigError(f"features[{i}].kind: {kind!r} is also features[{kinds[kind]}]'s "
+                                    "(one section per kind: they share a side file)")
+            kinds[kind] = i
 
     # --- derived -------------------------------------------------------------------------------
     def output_url(self) -> str:
@@ -142,39 +237,24 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         raw = {}
     if not isinstance(raw, dict):
         raise RecipeError(f"{where}: a recipe must be a mapping of keys, got {type(raw).__name__}")
-    raw = _apply_overrides(raw, overrides, where)
+    raw = v.apply_overrides(raw, overrides, where)
     return validate(raw, where)
-
-
-def _apply_overrides(raw: dict, overrides, where: str) -> dict:
-    cfg = OmegaConf.create(raw)
-    for item in overrides:
-        if "=" not in item:
-            raise RecipeError(f"{where}: override {item!r} is not of the form key=value")
-        key, value = item.split("=", 1)
-        key = key.strip()
-        try:
-            parsed = yaml.safe_load(value) if value.strip() else None
-        except yaml.YAMLError:
-            parsed = value
-        try:
-            OmegaConf.update(cfg, key, parsed, merge=True, force_add=True)
-        except (OmegaConfBaseException, ValueError, IndexError, TypeError) as e:
-            raise RecipeError(f"{where}: override {key}: {_first_line(e)}") from None
-    return OmegaConf.to_container(cfg)
 
 
 def validate(raw: dict, where: str = "<recipe>") -> Recipe:
     raw = dict(raw)
-    _check_keys(raw, Recipe, "", where)
+    v.refuse_interpolation(raw, "", where)
+    v.check_keys(raw, Recipe, "", where)
     if raw.get("reals") is None:
         raise RecipeError(f"{where}: reals: missing required section (a source with a kind:, "
                           f"one of {', '.join(SOURCES.names())})")
     reals = _typed_section(raw.pop("reals"), SOURCES, "reals", where)
     fakes = raw.pop("fakes", None) or []
     if not isinstance(fakes, list):
-        raise RecipeError(f"{where}: fakes: expected a list of generator sections, got {_show(fakes)}")
+        raise RecipeError(f"{where}: fakes: expected a list of generator sections, got {v.show(fakes)}")
     fakes = [_typed_section(f, GENERATORS, f"fakes[{i}]", where) for i, f in enumerate(fakes)]
+    if not fakes:
+        raise RecipeError(f"{where}: fakes: needs at least one generator section (e.g. {{kind: vae_roundtrip}})")
     detector = raw.pop("detector", None)
     if detector is not None:
         from .detectors.config import detector_config
@@ -187,19 +267,14 @@ def validate(raw: dict, where: str = "<recipe>") -> Recipe:
     if isinstance(raw.get("augment"), dict) and "ops" in raw["augment"]:
         raw["augment"] = dict(raw["augment"])
         ops_raw = raw["augment"].pop("ops") or {}
-    base = _merge(Recipe, {**raw, "reals": None}, "", where)
-    base.reals, base.fakes, base.detector, base.features = reals, fakes, detector, features
-    base.augment.ops = _typed_ops(ops_raw, where)
-    missing = _missing(base, "")
-    if missing:
-        raise RecipeError(f"{where}: {missing}: missing required value")
-    _check_semantics(base, where)
-    return base
+    ops = _typed_ops(ops_raw, where)
+    return v.build(Recipe, raw, "", where, typed={"reals": reals, "fakes": fakes, "detector": detector,
+                                                  "features": features, "augment.ops": ops})
 
 
 def _typed_section(section: Any, registry: Registry, path: str, where: str):
     if not isinstance(section, dict):
-        raise RecipeError(f"{where}: {path}: expected a mapping with a kind:, got {_show(section)}")
+        raise RecipeError(f"{where}: {path}: expected a mapping with a kind:, got {v.show(section)}")
     kind = section.get("kind")
     if kind is None:
         raise RecipeError(f"{where}: {path}.kind: missing required value (one of {', '.join(registry.names())})")
@@ -208,15 +283,15 @@ def _typed_section(section: Any, registry: Registry, path: str, where: str):
         hint = registry.closest(kind)
         tail = f" (did you mean {hint!r}?)" if hint else f" (known: {', '.join(registry.names())})"
         raise RecipeError(f"{where}: {path}.kind: unknown {registry.what} kind {kind!r}{tail}")
-    _check_keys(section, entry.config, path, where)
-    return _merge(entry.config, section, path, where)
+    v.check_keys(section, entry.config, path, where)
+    return v.build(entry.config, section, path, where)
 
 
 def _features(items: Any, where: str) -> list:
     from .features import KINDS, config_class
 
     if not isinstance(items, list):
-        raise RecipeError(f"{where}: features: expected a list of sections with a kind:, got {_show(items)}")
+        raise RecipeError(f"{where}: features: expected a list of sections with a kind:, got {v.show(items)}")
     out = []
     for i, item in enumerate(items):
         path = f"features[{i}]"
@@ -225,14 +300,14 @@ def _features(items: Any, where: str) -> list:
             close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
             tail = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(KINDS)})"
             raise RecipeError(f"{where}: {path}.kind: unknown feature kind {kind!r}{tail}")
-        _check_keys(item, config_class(kind), path, where)
-        out.append(_merge(config_class(kind), item, path, where))
+        v.check_keys(item, config_class(kind), path, where)
+        out.append(v.build(config_class(kind), item, path, where))
     return out
 
 
 def _typed_ops(ops: Any, where: str) -> dict:
     if not isinstance(ops, dict):
-        raise RecipeError(f"{where}: augment.ops: expected a mapping op-name -> parameters, got {_show(ops)}")
+        raise RecipeError(f"{where}: augment.ops: expected a mapping op-name -> parameters, got {v.show(ops)}")
     out = {}
     for name, params in ops.items():
         path = f"augment.ops.{name}"
@@ -243,139 +318,10 @@ def _typed_ops(ops: Any, where: str) -> dict:
             raise RecipeError(f"{where}: {path}: unknown augment op{tail}")
         params = {} if params is None else params
         if not isinstance(params, dict):
-            raise RecipeError(f"{where}: {path}: expected a mapping of parameters, got {_show(params)}")
-        _check_keys(params, entry.config, path, where)
-        out[name] = _merge(entry.config, params, path, where)
+            raise RecipeError(f"{where}: {path}: expected a mapping of parameters, got {v.show(params)}")
+        v.check_keys(params, entry.config, path, where)
+        out[name] = v.build(entry.config, params, path, where)
     return out
-
-
-def _check_keys(raw: dict, schema: type, path: str, where: str) -> None:
-    """Unknown keys, recursively through dataclass-typed fields, with the closest valid key."""
-    hints = {k: _optional_inner(v) for k, v in get_type_hints(schema).items()}
-    names = [f.name for f in dataclasses.fields(schema)]
-    for key, val in raw.items():
-        full = f"{path}.{key}" if path else str(key)
-        if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.5)
-            tail = f" (did you mean {close[0]!r}?)" if close else f" (valid keys: {', '.join(names)})"
-            raise RecipeError(f"{where}: {full}: unknown key{tail}")
-        sub = hints.get(key)
-        if dataclasses.is_dataclass(sub) and isinstance(val, dict):
-            _check_keys(val, sub, full, where)
-        elif dataclasses.is_dataclass(sub) and val is not None and not isinstance(val, dict):
-            raise RecipeError(f"{where}: {full}: expected a mapping, got {_show(val)}")
-
-
-def _optional_inner(hint):
-    """Optional[X] -> X (so an optional dataclass section is key-checked like a required one)."""
-    import typing
-
-    args = typing.get_args(hint)
-    if typing.get_origin(hint) is typing.Union and len(args) == 2 and type(None) in args:
-        return next(a for a in args if a is not type(None))
-    return hint
-
-
-def _merge(schema: type, raw: dict, path: str, where: str):
-    try:
-        cfg = OmegaConf.merge(OmegaConf.structured(schema), raw)
-        return OmegaConf.to_object(cfg)
-    except OmegaConfBaseException as e:
-        key = getattr(e, "full_key", None) or ""
-        full = ".".join(p for p in (path, str(key)) if p)
-        raise RecipeError(f"{where}: {full or '<root>'}: {_type_message(e)}") from None
-    except ValueError as e:  # a section's own __post_init__ check: "key: message"
-        raise RecipeError(f"{where}: {'.'.join(p for p in (path, _first_line(e)) if p)}") from None
-
-
-def _type_message(e: Exception) -> str:
-    from omegaconf.errors import MissingMandatoryValue
-
-    if isinstance(e, MissingMandatoryValue):
-        return "missing required value"
-    msg = _first_line(e)
-    # omegaconf: "Value 'abc' of type 'str' could not be converted to Integer"
-    if "could not be converted to" in msg:
-        target = msg.rsplit("could not be converted to", 1)[1].strip().rstrip(".")
-        value = msg.split("'", 2)[1] if msg.count("'") >= 2 else "?"
-        return f"expected {target.lower()}, got {value!r}"
-    if "Incompatible value" in msg or "Cannot assign" in msg:
-        return f"wrong type ({msg})"
-    return msg
-
-
-def _missing(obj: Any, path: str) -> str | None:
-    if obj is MISSING or (isinstance(obj, str) and obj == "???"):
-        return path or "<root>"
-    if dataclasses.is_dataclass(obj):
-        for f in dataclasses.fields(obj):
-            hit = _missing(getattr(obj, f.name), f"{path}.{f.name}" if path else f.name)
-            if hit:
-                return hit
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            hit = _missing(v, f"{path}.{k}")
-            if hit:
-                return hit
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            hit = _missing(v, f"{path}[{i}]")
-            if hit:
-                return hit
-    return None
-
-
-def _check_semantics(r: Recipe, where: str) -> None:
-    def bad(path: str, msg: str):
-        raise RecipeError(f"{where}: {path}: {msg}")
-
-    if r.image.size is not None and r.image.size < 8:
-        bad("image.size", f"must be at least 8 or null, got {r.image.size}")
-    if len(r.image.alpha_background) != 3 or not all(0 <= c <= 255 for c in r.image.alpha_background):
-        bad("image.alpha_background", "must be three integers in 0..255")
-    from .transforms.align import FILTERS
-
-    if r.image.resize_filter not in FILTERS:
-        hint = difflib.get_close_matches(r.image.resize_filter, list(FILTERS), n=1)
-        bad("image.resize_filter", f"unknown filter {r.image.resize_filter!r}"
-            + (f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(FILTERS)})"))
-    if r.image.crop not in ("center", "random"):
-        bad("image.crop", f"must be center or random, got {r.image.crop!r}")
-    if r.image.icc not in ("convert", "ignore"):
-        bad("image.icc", f"must be convert or ignore, got {r.image.icc!r}")
-    if not r.split:
-        bad("split", "needs at least one split")
-    for name, frac in r.split.items():
-        if not (0 <= frac <= 1):
-            bad(f"split.{name}", f"fraction must be within 0..1, got {frac}")
-    total = sum(r.split.values())
-    if abs(total - 1.0) > 1e-6:
-        bad("split", f"fractions must sum to 1, got {total:g}")
-    if r.runner.shard_size < 1:
-        bad("runner.shard_size", "must be at least 1")
-    if not r.fakes:
-        bad("fakes", "needs at least one generator section (e.g. {kind: vae_roundtrip})")
-    from .transforms.augment import check_ops
-
-    problem = check_ops(r.augment.ops)
-    if problem:
-        bad(*problem)
-    if r.captioner is not None:
-        from .captioner import check_config
-
-        problem = check_config(r.captioner)
-        if problem:
-            bad(*problem)
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
-
-
-def _show(value: Any) -> str:
-    s = repr(value)
-    return s if len(s) < 60 else s[:57] + "..."
 
 
 def recipe_from_yaml_text(text: str, where: str = "<recipe>") -> Recipe:

@@ -2,7 +2,9 @@
 
 The same dataclasses type a recipe's `detector:` section and the `key=value` overrides of
 `toolkit train`, so a typo is one line naming the key (with the closest valid one) before any
-training starts. Defaults are the papers' settings; the demo recipe overrides them for a CPU budget.
+training starts. Each dataclass checks its own values in `__post_init__` with the helpers of
+`toolkit/validation.py`, like every recipe section (no private helper of recipe.py is used here).
+Defaults are the papers' settings; the demo recipe overrides them for a CPU budget.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Dict, List, Optional
 
 from omegaconf import OmegaConf
 
+from .. import validation as v
 from ..errors import RecipeError
 from . import KINDS
 
@@ -33,6 +36,12 @@ class TrainAugConfig:
     rot90: float = 0.5  # a random multiple of 90 degrees
     flip: float = 0.5  # horizontal flip
 
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            if f.name != "resized_crop_scale":
+                v.probability(f.name, getattr(self, f.name))
+        v.low_high("resized_crop_scale", self.resized_crop_scale, 0, 1, low_open=True)
+
 
 @dataclass
 class CommonConfig:
@@ -48,6 +57,16 @@ class CommonConfig:
     max_train_pairs: Optional[int] = None  # subsample (by pair) for quick runs
     shuffle_labels: bool = False  # control: permute training labels (the detector must fall to chance)
     note: Optional[str] = None  # a line shown with the results in the cards (what this run is, caveats)
+
+    def __post_init__(self):
+        v.one_of("kind", self.kind, KINDS)
+        v.non_empty("out", self.out, optional=True)
+        v.split_name("train_split", self.train_split)
+        v.split_name("val_split", self.val_split, optional=True)
+        v.in_range("val_fraction", self.val_fraction, 0, 1, high_open=True)
+        v.split_name("test_split", self.test_split)
+        v.device("device", self.device)
+        v.at_least("max_train_pairs", self.max_train_pairs, 1, optional=True)
 
 
 @dataclass
@@ -69,6 +88,28 @@ class ResNetConfig(CommonConfig):
     eval_batch: int = 16
     augment: TrainAugConfig = field(default_factory=TrainAugConfig)
 
+    def __post_init__(self):
+        super().__post_init__()
+        v.non_empty("model", self.model, optional=True)
+        if self.arch:
+            from transformers import ResNetConfig as HFResNetConfig
+
+            known = set(HFResNetConfig().to_dict())
+            for key in self.arch:
+                if key not in known:
+                    raise v.ConfigError(f"arch.{key}: not a transformers ResNetConfig field"
+                                        + v.did_you_mean(key, sorted(known)))
+        v.in_range("dropout", self.dropout, 0, 1, high_open=True)
+        v.above("lr", self.lr, 0)
+        v.at_least("min_lr", self.min_lr, 0)
+        if not 0 < self.lr_factor < 1:
+            raise v.ConfigError(f"lr_factor: must be within 0..1 (both excluded), got {self.lr_factor}")
+        v.at_least("patience", self.patience, 1)
+        v.at_least("max_epochs", self.max_epochs, 1)
+        v.at_least("pairs_per_batch", self.pairs_per_batch, 1)
+        v.at_least("crop", self.crop, 8)
+        v.at_least("eval_batch", self.eval_batch, 1)
+
 
 @dataclass
 class ClipProbeConfig(CommonConfig):
@@ -84,6 +125,17 @@ class ClipProbeConfig(CommonConfig):
     max_epochs: int = 500
     patience: int = 50  # epochs without a better val AP before stopping (features are cached: epochs are cheap)
 
+    def __post_init__(self):
+        super().__post_init__()
+        v.non_empty("model", self.model)
+        v.non_empty("cache_dir", self.cache_dir, optional=True)
+        v.at_least("feature_batch", self.feature_batch, 1)
+        v.above("lr", self.lr, 0)
+        v.at_least("weight_decay", self.weight_decay, 0)
+        v.at_least("batch_size", self.batch_size, 1)
+        v.at_least("max_epochs", self.max_epochs, 1)
+        v.at_least("patience", self.patience, 1)
+
 
 @dataclass
 class ClipKnnConfig(CommonConfig):
@@ -95,6 +147,14 @@ class ClipKnnConfig(CommonConfig):
     feature_batch: int = 32
     k: int = 9  # neighbours voting; k=1 is UnivFD's nearest neighbour (a binary score)
     temperature: float = 0.07  # vote weights softmax(similarity / temperature)
+
+    def __post_init__(self):
+        super().__post_init__()
+        v.non_empty("model", self.model)
+        v.non_empty("cache_dir", self.cache_dir, optional=True)
+        v.at_least("feature_batch", self.feature_batch, 1)
+        v.at_least("k", self.k, 1)
+        v.above("temperature", self.temperature, 0)
 
 
 @dataclass
@@ -113,8 +173,6 @@ assert set(SCHEMAS) == set(KINDS)
 
 def detector_config(raw: dict, where: str = "detector", path: str = "detector"):
     """A typed config from a mapping with a `kind:`; RecipeError names the bad key."""
-    from ..recipe import _check_keys, _merge
-
     if not isinstance(raw, dict):
         raise RecipeError(f"{where}: {path}: expected a mapping with a kind:, got {raw!r}")
     kind = raw.get("kind", "resnet50")
@@ -123,44 +181,13 @@ def detector_config(raw: dict, where: str = "detector", path: str = "detector"):
         tail = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(SCHEMAS)})"
         raise RecipeError(f"{where}: {path}.kind: unknown detector {kind!r}{tail}")
     schema = SCHEMAS[kind]
-    _check_keys(raw, schema, path, where)
-    cfg = _merge(schema, {**raw, "kind": kind}, path, where)
-    _check(cfg, where, path)
-    return cfg
+    v.check_keys(raw, schema, path, where)
+    return v.build(schema, {**raw, "kind": kind}, path, where)
 
 
 def with_overrides(raw: dict, overrides, where: str) -> dict:
-    """Apply `key=value` overrides (yaml values, dotted keys) to a raw section."""
-    from ..recipe import _apply_overrides
-
-    return _apply_overrides(raw, list(overrides), where)
-
-
-def _check(cfg, where: str, path: str) -> None:
-    def bad(key, msg):
-        raise RecipeError(f"{where}: {path}.{key}: {msg}")
-
-    if not 0.0 <= cfg.val_fraction < 1.0:
-        bad("val_fraction", f"must be within 0..1, got {cfg.val_fraction}")
-    if isinstance(cfg, ResNetConfig):
-        if cfg.crop < 8:
-            bad("crop", f"must be at least 8, got {cfg.crop}")
-        if not 0.0 <= cfg.dropout < 1.0:
-            bad("dropout", f"must be within 0..1, got {cfg.dropout}")
-        for f in dataclasses.fields(cfg.augment):
-            v = getattr(cfg.augment, f.name)
-            if isinstance(v, float) and not 0.0 <= v <= 1.0:
-                bad(f"augment.{f.name}", f"probability must be within 0..1, got {v}")
-        from transformers import ResNetConfig as HFResNetConfig
-
-        known = set(HFResNetConfig().to_dict())
-        for key in cfg.arch:
-            if key not in known:
-                close = difflib.get_close_matches(key, sorted(known), n=1)
-                bad(f"arch.{key}", "not a transformers ResNetConfig field"
-                    + (f" (did you mean {close[0]!r}?)" if close else ""))
-    if isinstance(cfg, ClipKnnConfig) and cfg.k < 1:
-        bad("k", f"must be at least 1, got {cfg.k}")
+    """Apply `key=value` overrides (yaml values, dotted keys; a mapping value replaces the node)."""
+    return v.apply_overrides(raw, list(overrides), where)
 
 
 def to_dict(cfg) -> dict:

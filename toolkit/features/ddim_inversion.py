@@ -30,6 +30,8 @@ from typing import Optional
 
 import numpy as np
 
+from .. import validation as v
+
 
 @dataclass
 class DDIMInversionConfig:
@@ -42,19 +44,17 @@ class DDIMInversionConfig:
     dtype: str = "float32"  # float32 | bfloat16 | float16 (GPU)
     batch_size: int = 4
 
+    float16_needs_gpu = True  # (not a field) the recipe refuses dtype float16 with runner.device: cpu
+
     def __post_init__(self):
-        if self.kind != "ddim_inversion":
-            raise ValueError(f"kind: expected ddim_inversion, got {self.kind!r}")
-        if self.steps < 1:
-            raise ValueError(f"steps: must be at least 1, got {self.steps}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size: must be at least 1, got {self.batch_size}")
-        if self.guidance < 1.0:
-            raise ValueError(f"guidance: must be at least 1, got {self.guidance}")
-        if self.resolution is not None and (self.resolution < 8 or self.resolution % 8):
-            raise ValueError(f"resolution: must be a positive multiple of 8 or null, got {self.resolution}")
-        if self.dtype not in ("float32", "fp32", "float16", "fp16", "bfloat16", "bf16"):
-            raise ValueError(f"dtype: unknown dtype {self.dtype!r} (known: float32, bfloat16, float16)")
+        v.one_of("kind", self.kind, ("ddim_inversion",))
+        v.non_empty("model", self.model)
+        v.non_empty("revision", self.revision, optional=True)
+        v.at_least("steps", self.steps, 1)
+        v.at_least("guidance", self.guidance, 1)
+        v.multiple_of("resolution", self.resolution, 8, optional=True)
+        v.dtype("dtype", self.dtype)
+        v.at_least("batch_size", self.batch_size, 1)
 
 
 _CACHE: dict = {}

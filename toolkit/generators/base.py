@@ -131,10 +131,20 @@ def state_dict_sha256(model) -> str:
 
 
 def torch_dtype(name: str):
+    """The torch dtype of a config's `dtype` (validation.DTYPES, or an alias fp32/fp16/bf16)."""
     import torch
 
-    table = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
-             "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
-    if name not in table:
-        raise ValueError(f"unknown dtype {name!r} (known: float32, bfloat16, float16)")
-    return table[name]
+    from ..validation import canonical_dtype, dtype
+
+    dtype("dtype", name)
+    return getattr(torch, canonical_dtype(name))
+
+
+def check_generator(cfg) -> None:
+    """The fields every generator config has: `name` (the rows' `source` value and part of image file
+    names: a safe name, not `real`) and `batch_size`."""
+    from .. import validation as v
+
+    v.safe_name("name", getattr(cfg, "name", None), optional=True, reserved=("real",))
+    if hasattr(cfg, "batch_size"):
+        v.at_least("batch_size", cfg.batch_size, 1)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..registry import GENERATORS
-from .base import Generator
+from .base import Generator, check_generator
 
 
 @dataclass
@@ -19,6 +19,9 @@ class IdentityConfig:
     kind: str = "identity"
     name: Optional[str] = None  # the rows' `source` value; default identity
     batch_size: int = 64
+
+    def __post_init__(self):
+        check_generator(self)
 
 
 @GENERATORS.register("identity", IdentityConfig)

@@ -31,10 +31,11 @@ from typing import Optional
 
 import numpy as np
 
+from .. import validation as v
 from ..errors import DropSample
 from ..registry import GENERATORS
 from ..seeding import derive_seed, rng_for
-from .base import Fake, Generator, resolve_model, state_dict_sha256, torch_dtype
+from .base import Fake, Generator, check_generator, resolve_model, state_dict_sha256, torch_dtype
 
 # scheduler name -> (diffusers class, extra config); "default" keeps the model's own scheduler
 SCHEDULERS = {
@@ -68,11 +69,22 @@ class Text2ImageConfig:
     compile: bool = False  # torch.compile the UNet (GPU; first batch pays the compilation)
     name: Optional[str] = None  # the rows' `source` value; default text2image
 
+    float16_needs_gpu = True  # (not a field) the recipe refuses dtype float16 with runner.device: cpu
+
     def __post_init__(self):  # checked when the recipe is read, not after workers have started
         # YAML 1.1 reads a bare on/off as a boolean, which the str field receives as "True"/"False"
         self.safety_checker = {"true": "on", "false": "off"}.get(str(self.safety_checker).lower(),
                                                                  self.safety_checker)
-        _check(self)
+        check_generator(self)
+        v.non_empty("model", self.model)
+        v.non_empty("revision", self.revision, optional=True)
+        v.one_of("scheduler", self.scheduler, ["default", *SCHEDULERS], what="scheduler")
+        v.at_least("steps", self.steps, 1)
+        v.at_least("guidance_scale", self.guidance_scale, 0)
+        for key in ("height", "width"):
+            v.multiple_of(key, getattr(self, key), 8)
+        v.dtype("dtype", self.dtype)
+        v.one_of("safety_checker", self.safety_checker, ("off", "on"))
 
 
 @GENERATORS.register("text2image", Text2ImageConfig)
@@ -84,7 +96,6 @@ class Text2Image(Generator):
         import torch
         from diffusers import StableDiffusionPipeline
 
-        _check(cfg)
         self.dtype = torch_dtype(cfg.dtype)
         if device == "cpu" and self.dtype == torch.float16:
             raise ValueError("dtype float16 needs a GPU; use float32 (or bfloat16) on the CPU")
@@ -194,26 +205,6 @@ class Text2Image(Generator):
             arr, info = cover_crop(pil, width=w, height=h, resize_filter=img.resize_filter, crop=img.crop, rng=rng)
         fit = {k: info[k] for k in ("scaled_width", "scaled_height", "crop_box")}
         return Fake(arr, {**fake.provenance, "fit": fit})
-
-
-def _check(cfg: Text2ImageConfig) -> None:
-    """Raise ValueError("key: message") for a value that cannot work (the recipe names the section)."""
-    if cfg.scheduler != "default" and cfg.scheduler not in SCHEDULERS:
-        import difflib
-
-        hint = difflib.get_close_matches(cfg.scheduler, list(SCHEDULERS), n=1)
-        raise ValueError(f"scheduler: unknown scheduler {cfg.scheduler!r}" + (
-            f" (did you mean {hint[0]!r}?)" if hint else f" (known: default, {', '.join(SCHEDULERS)})"))
-    if cfg.safety_checker not in ("off", "on"):
-        raise ValueError(f"safety_checker: must be off or on, got {cfg.safety_checker!r}")
-    for key in ("steps", "batch_size"):
-        if getattr(cfg, key) < 1:
-            raise ValueError(f"{key}: must be at least 1, got {getattr(cfg, key)}")
-    for key in ("height", "width"):
-        if getattr(cfg, key) < 8 or getattr(cfg, key) % 8:
-            raise ValueError(f"{key}: must be a positive multiple of 8, got {getattr(cfg, key)}")
-    if cfg.dtype not in ("float32", "fp32", "float16", "fp16", "bfloat16", "bf16"):
-        raise ValueError(f"dtype: unknown dtype {cfg.dtype!r} (known: float32, bfloat16, float16)")
 
 
 def _weights_hash(pipe) -> str:

@@ -24,9 +24,12 @@ from typing import Optional
 
 import numpy as np
 
+from .. import validation as v
 from ..registry import GENERATORS
 from ..seeding import derive_seed
-from .base import Generator, resolve_model, state_dict_sha256, torch_dtype
+from .base import Generator, check_generator, resolve_model, state_dict_sha256, torch_dtype
+
+LATENTS = ("sample", "mode")
 
 
 @dataclass
@@ -42,6 +45,14 @@ class VaeRoundtripConfig:
     compile: bool = False  # torch.compile the encoder and decoder (CUDA; slow first batch per size)
     name: Optional[str] = None  # the rows' `source` value; default vae_roundtrip
 
+    def __post_init__(self):  # checked when the recipe is read, not after workers have started
+        check_generator(self)
+        v.non_empty("model", self.model)
+        v.non_empty("subfolder", self.subfolder, optional=True)
+        v.non_empty("revision", self.revision, optional=True)
+        v.one_of("latent", self.latent, LATENTS)
+        v.dtype("dtype", self.dtype)
+
 
 @GENERATORS.register("vae_roundtrip", VaeRoundtripConfig)
 class VaeRoundtrip(Generator):
@@ -52,8 +63,6 @@ class VaeRoundtrip(Generator):
         import torch
         from diffusers import AutoencoderKL
 
-        if cfg.latent not in ("sample", "mode"):
-            raise ValueError(f"fakes: latent must be sample or mode, got {cfg.latent!r}")
         self.dtype = torch_dtype(cfg.dtype)
         path = resolve_model(cfg.model)
         kwargs = {"revision": cfg.revision} if cfg.revision else {}

@@ -20,7 +20,7 @@ from typing import List
 import numpy as np
 from PIL import Image
 
-from ..errors import ToolkitError
+from .. import validation as v
 from ..registry import SOURCES
 from ..sample import RealRef
 from ..seeding import rng_for
@@ -46,6 +46,17 @@ class BundledConfig:
     max_crop: int = 400
     max_aspect: float = 1.5  # crops range from 1:max_aspect to max_aspect:1
 
+    def __post_init__(self):
+        v.at_least("count", self.count, 1)
+        if not self.photos:
+            raise v.ConfigError(f"photos: needs at least one photograph (known: {', '.join(PHOTOS)})")
+        for i, name in enumerate(self.photos):
+            v.one_of(f"photos[{i}]", name, PHOTOS, what="photograph")
+        if not 8 <= self.min_crop <= self.max_crop:
+            raise v.ConfigError(f"min_crop: need 8 <= min_crop <= max_crop, got min_crop {self.min_crop}, "
+                                f"max_crop {self.max_crop}")
+        v.at_least("max_aspect", self.max_aspect, 1)
+
 
 def photo_path(name: str) -> str:
     import skimage.data
@@ -62,14 +73,6 @@ def _photo(name: str) -> np.ndarray:
 @SOURCES.register("bundled", BundledConfig)
 class BundledSource(Source):
     kind = "bundled"
-
-    def __init__(self, cfg: BundledConfig, recipe):
-        super().__init__(cfg, recipe)
-        unknown = [p for p in cfg.photos if p not in PHOTOS]
-        if unknown:
-            raise ToolkitError(f"reals.photos: unknown photograph {unknown[0]!r} (known: {', '.join(PHOTOS)})")
-        if not 8 <= cfg.min_crop <= cfg.max_crop:
-            raise ToolkitError("reals.min_crop/max_crop: need 8 <= min_crop <= max_crop")
 
     def list(self):
         seed = self.recipe.seed

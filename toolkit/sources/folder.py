@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional
 import fsspec
 from omegaconf import MISSING
 
+from .. import validation as v
 from ..errors import DropSample, ToolkitError
 from ..registry import SOURCES
 from ..sample import RealRef
@@ -34,6 +35,12 @@ class FolderConfig:
     caption_column: str = "caption"  # also tried: text, TEXT
     count: Optional[int] = None  # keep the first N files in sorted order
     storage_options: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        v.non_empty("path", self.path)
+        v.strings("extensions", self.extensions, allow_empty_list=False)
+        v.non_empty("caption_column", self.caption_column)
+        v.at_least("count", self.count, 1, optional=True)
 
 
 @SOURCES.register("folder", FolderConfig)
@@ -107,16 +114,27 @@ class FolderSource(Source):
             path = f"{self._base}/{name}"
             if not self.fs.exists(path):
                 continue
-            text = self.fs.cat_file(path).decode("utf-8")
-            rows = ([json.loads(line) for line in text.splitlines() if line.strip()] if name.endswith("jsonl")
-                    else list(csv.DictReader(io.StringIO(text))))
-            if rows and "file_name" not in rows[0]:
-                raise ToolkitError(f"{path}: needs a file_name column (has: {', '.join(rows[0])})")
-            col = next((c for c in (self.cfg.caption_column, "text", "TEXT") if rows and c in rows[0]), None)
+            try:
+                text = self.fs.cat_file(path).decode("utf-8")
+            except UnicodeDecodeError as e:
+                line = self.fs.cat_file(path)[: e.start].count(b"\n") + 1
+                raise ToolkitError(f"{path}: line {line}: not UTF-8 text ({e.reason})") from None
+            rows = _jsonl_rows(path, text) if name.endswith("jsonl") else _csv_rows(path, text)
+            if rows and "file_name" not in rows[0][1]:
+                raise ToolkitError(f"{path}: needs a file_name column (has: {', '.join(map(str, rows[0][1]))})")
+            col = next((c for c in (self.cfg.caption_column, "text", "TEXT") if rows and c in rows[0][1]), None)
             if rows and col is None:
                 raise ToolkitError(f"{path}: no caption column {self.cfg.caption_column!r} "
-                                   f"(has: {', '.join(rows[0])})")
-            return {r["file_name"]: r[col] for r in rows}
+                                   f"(has: {', '.join(map(str, rows[0][1]))})")
+            table = {}
+            for line, r in rows:
+                fname, caption = r.get("file_name"), r.get(col)
+                if not isinstance(fname, str) or not fname:
+                    raise ToolkitError(f"{path}: line {line}: file_name must be a non-empty string, got {fname!r}")
+                if caption is not None and not isinstance(caption, str):
+                    raise ToolkitError(f"{path}: line {line}: {col} must be a string or null, got {caption!r}")
+                table[fname] = caption
+            return table
         return {}
 
     def read(self, ref: RealRef) -> bytes:
@@ -127,3 +145,36 @@ class FolderSource(Source):
 
     def describe(self) -> dict:
         return {"kind": self.kind, "path": self.cfg.path}
+
+
+def _jsonl_rows(path: str, text: str) -> list[tuple[int, dict]]:
+    """(line number, object) per non-blank line; a line that is not a JSON object is one line of error."""
+    rows = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ToolkitError(f"{path}: line {n}: invalid JSON ({e.msg}, column {e.colno})") from None
+        if not isinstance(obj, dict):
+            raise ToolkitError(f"{path}: line {n}: expected a JSON object, got {type(obj).__name__}")
+        rows.append((n, obj))
+    return rows
+
+
+def _csv_rows(path: str, text: str) -> list[tuple[int, dict]]:
+    """(line number, row) per CSV record, rows whose cells are all empty left out; a malformed record
+    is one line of error."""
+    reader = csv.DictReader(io.StringIO(text))
+    rows, done = [], 0  # done: lines read up to the end of the last good record (or the header)
+    try:
+        _ = reader.fieldnames  # reads the header
+        done = reader.line_num
+        for row in reader:
+            if any(str(c or "").strip() for k, c in row.items() if k is not None):
+                rows.append((reader.line_num, row))
+            done = reader.line_num
+    except csv.Error as e:
+        raise ToolkitError(f"{path}: line {done + 1}: malformed CSV ({e})") from None
+    return rows

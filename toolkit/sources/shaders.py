@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from .. import validation as v
 from ..errors import DropSample, ToolkitError
 from ..registry import SOURCES
 from ..sample import RealRef
@@ -41,6 +42,34 @@ class ShadersConfig:
     time_limit_s: float = 30.0  # per frame (and per compile); past it the render process is killed
     backend: str = "egl"  # moderngl standalone backend
 
+    def __post_init__(self):
+        v.at_least("count", self.count, 0)
+        v.strings("families", self.families)
+        if self.builtin and self.families:
+            known = builtin_families()
+            for i, fam in enumerate(self.families):
+                v.one_of(f"families[{i}]", fam, known, what="family")
+        v.strings("programs", self.programs)
+        v.strings("exclude", self.exclude)
+        v.non_empty("user_dir", self.user_dir, optional=True)
+        if not self.builtin and not self.user_dir:
+            raise v.ConfigError("user_dir: needed when builtin is false (no programs to render otherwise)")
+        v.at_least("width", self.width, 8, optional=True)
+        v.at_least("height", self.height, 8, optional=True)
+        v.in_range("supersample", self.supersample, 1, 8)
+        v.above("time_limit_s", self.time_limit_s, 0)
+        v.one_of("backend", self.backend, BACKENDS)
+
+
+BACKENDS = ("egl",)  # what moderngl's create_standalone_context(backend=...) accepts (glcontext)
+
+
+def builtin_families() -> list[str]:
+    """The built-in library's families (its folder names; nothing is compiled or read)."""
+    from ..shaders.library import LIBRARY
+
+    return sorted(p.name for p in LIBRARY.iterdir() if p.is_dir())
+
 
 def _match(prog, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(prog.key, p) or fnmatch.fnmatchcase(prog.name, p) for p in patterns)
@@ -52,17 +81,9 @@ class ShadersSource(Source):
 
     def __init__(self, cfg: ShadersConfig, recipe):
         super().__init__(cfg, recipe)
-        if cfg.count < 0:
-            raise ToolkitError(f"reals.count: must be >= 0, got {cfg.count}")
-        if not 1 <= cfg.supersample <= 8:
-            raise ToolkitError(f"reals.supersample: must be within 1..8, got {cfg.supersample}")
-        if cfg.time_limit_s <= 0:
-            raise ToolkitError(f"reals.time_limit_s: must be > 0, got {cfg.time_limit_s}")
         size = recipe.image.size or 256
         self.width = int(cfg.width or size)
-        self.height = int(cfg.height or size)
-        if min(self.width, self.height) < 8:
-            raise ToolkitError(f"reals.width/height: at least 8 pixels, got {self.width}x{self.height}")
+        self.height = int(cfg.height or size)  # >= 8: ShadersConfig and ImageConfig check their sizes
         self._progs: dict | None = None
         self._sandbox = None
         self._usable: list | None = None
@@ -75,11 +96,7 @@ class ShadersSource(Source):
 
             progs = []
             if self.cfg.builtin:
-                builtin = builtin_programs()
-                known = {p.family for p in builtin}
-                for fam in self.cfg.families:
-                    if fam not in known:
-                        raise ToolkitError(f"reals.families: unknown family {fam!r} (known: {', '.join(sorted(known))})")
+                builtin = builtin_programs()  # families: checked by ShadersConfig
                 progs += [p for p in builtin if not self.cfg.families or p.family in self.cfg.families]
             if self.cfg.user_dir:
                 progs += user_programs(self.cfg.user_dir)

@@ -26,9 +26,20 @@ from typing import List
 import numpy as np
 from PIL import Image, ImageFilter
 
+from .. import validation as v
 from ..registry import AUGMENT_OPS
 from ..seeding import rng_for
+from .align import FILTERS
 from .codecs import encode
+
+APPLY_TO = {"both": (0, 1), "real": (0,), "fake": (1,)}  # apply_to -> labels it applies to
+SUBSAMPLING = ("4:4:4", "4:2:2", "4:2:0")
+
+
+def _common(cfg) -> None:
+    """`p` and `apply_to`, which every op has."""
+    v.probability("p", cfg.p)
+    v.one_of("apply_to", cfg.apply_to, APPLY_TO)
 
 
 @dataclass
@@ -38,13 +49,23 @@ class JpegConfig:
     subsampling: str = "4:2:0"
     apply_to: str = "both"  # both | real | fake (real/fake only for misaligned control sets)
 
+    def __post_init__(self):
+        _common(self)
+        v.low_high("quality", self.quality, 1, 100)
+        v.one_of("subsampling", self.subsampling, SUBSAMPLING)
+
 
 @dataclass
 class WebpConfig:
     p: float = 0.0
     quality: List[int] = field(default_factory=lambda: [65, 100])
-    method: int = 4
+    method: int = 4  # libwebp effort, 0 (fast) .. 6 (slow, smaller)
     apply_to: str = "both"  # both | real | fake (real/fake only for misaligned control sets)
+
+    def __post_init__(self):
+        _common(self)
+        v.low_high("quality", self.quality, 1, 100)
+        v.in_range("method", self.method, 0, 6)
 
 
 @dataclass
@@ -53,6 +74,10 @@ class BlurConfig:
     sigma: List[float] = field(default_factory=lambda: [0.5, 2.0])
     apply_to: str = "both"  # both | real | fake (real/fake only for misaligned control sets)
 
+    def __post_init__(self):
+        _common(self)
+        v.low_high("sigma", self.sigma, 0)
+
 
 @dataclass
 class ResizeConfig:
@@ -60,6 +85,11 @@ class ResizeConfig:
     scale: List[float] = field(default_factory=lambda: [0.5, 1.0])
     filter: str = "bicubic"
     apply_to: str = "both"  # both | real | fake (real/fake only for misaligned control sets)
+
+    def __post_init__(self):
+        _common(self)
+        v.low_high("scale", self.scale, 0, low_open=True)
+        v.one_of("filter", self.filter, FILTERS, what="filter")
 
 
 class JpegOp:
@@ -99,50 +129,15 @@ class ResizeOp:
 
     @staticmethod
     def apply(img: Image.Image, params: dict) -> Image.Image:
-        from .align import FILTERS
-
         w, h = img.size
         size = (max(1, round(w * params["scale"])), max(1, round(h * params["scale"])))
         return img.resize(size, FILTERS[params["filter"]])
 
 
-APPLY_TO = {"both": (0, 1), "real": (0,), "fake": (1,)}  # apply_to -> labels it applies to
-
 AUGMENT_OPS.register("jpeg", JpegConfig)(JpegOp)
 AUGMENT_OPS.register("webp", WebpConfig)(WebpOp)
 AUGMENT_OPS.register("blur", BlurConfig)(BlurOp)
 AUGMENT_OPS.register("resize", ResizeConfig)(ResizeOp)
-
-
-def check_ops(ops: dict) -> tuple[str, str] | None:
-    """Semantic checks of an ops mapping; returns (key path, message) for the first problem."""
-    from .align import FILTERS
-
-    codec_p = 0.0
-    for name, cfg in ops.items():
-        path = f"augment.ops.{name}"
-        if not 0.0 <= cfg.p <= 1.0:
-            return f"{path}.p", f"probability must be within 0..1, got {cfg.p}"
-        if AUGMENT_OPS.get(name).impl.codec:
-            codec_p += cfg.p
-        for rng_key in ("quality", "sigma", "scale"):
-            if hasattr(cfg, rng_key):
-                lo_hi = getattr(cfg, rng_key)
-                if len(lo_hi) != 2 or lo_hi[0] > lo_hi[1]:
-                    return f"{path}.{rng_key}", f"expected [low, high] with low <= high, got {list(lo_hi)}"
-        if hasattr(cfg, "quality") and not (1 <= cfg.quality[0] and cfg.quality[1] <= 100):
-            return f"{path}.quality", f"qualities must be within 1..100, got {list(cfg.quality)}"
-        if hasattr(cfg, "subsampling") and cfg.subsampling not in ("4:4:4", "4:2:2", "4:2:0"):
-            return f"{path}.subsampling", f"must be 4:4:4, 4:2:2 or 4:2:0, got {cfg.subsampling!r}"
-        if hasattr(cfg, "filter") and cfg.filter not in FILTERS:
-            return f"{path}.filter", f"unknown filter {cfg.filter!r} (known: {', '.join(FILTERS)})"
-        if getattr(cfg, "apply_to", "both") not in APPLY_TO:
-            return f"{path}.apply_to", f"must be both, real or fake, got {cfg.apply_to!r}"
-        if hasattr(cfg, "scale") and cfg.scale[0] <= 0:
-            return f"{path}.scale", "scales must be positive"
-    if codec_p > 1.0 + 1e-9:
-        return "augment.ops", f"codec probabilities (jpeg, webp) sum to {codec_p:g} > 1"
-    return None
 
 
 @dataclass(frozen=True)
