@@ -32,6 +32,10 @@ def run(args) -> int:
     if "=" in args.recipe and not os.path.exists(args.recipe):
         raise RecipeError(f"{args.recipe}: the first argument must be the recipe file, overrides come after it")
     recipe = load_recipe(args.recipe, args.overrides)
+    if args.scheduler is not None:
+        from ..validation import scheduler
+
+        scheduler("--scheduler", args.scheduler)
     if args.out:
         recipe.output = args.out
     if args.print_recipe:
