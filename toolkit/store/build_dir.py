@@ -131,7 +131,7 @@ def read_parquet(rel: str, data: bytes, columns: list[str] | None = None, requir
     except BadFile:
         raise
     except Exception as e:  # noqa: BLE001 - ArrowInvalid, OSError, ...: one line naming the file
-        raise BadFile(f"{rel}: not a readable parquet file ({type(e).__name__}: {_first_line(e)}; "
+        raise BadFile(f"{rel}: not a readable parquet file ({type(e).__name__}: {_first_line(e).rstrip('.')}; "
                       "truncated or overwritten?)") from None
 
 
