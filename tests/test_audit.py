@@ -225,7 +225,7 @@ def test_apply_to_keeps_default_plans_and_limits_ops_to_one_class():
 
 def test_bad_arguments_are_one_line(cli, tmp_path):
     code, _, err = cli("audit", tmp_path / "nope")
-    assert code == 2 and "cannot load as a dataset" in err and "Traceback" not in err
+    assert code == 2 and "nope: no such file or directory" in err and "Traceback" not in err
     code, _, err = cli("audit", tmp_path, "--threshold", "2")
     assert code == 2 and "--threshold" in err
 

@@ -115,7 +115,7 @@ def test_toolkit_card_rerenders_from_disk(built, tmp_path_factory, tmp_path, cli
 
 def test_card_of_missing_build_is_one_line(tmp_path, cli):
     code, _, err = cli("card", tmp_path / "nothing")
-    assert code == 2 and "missing; is" in err and "Traceback" not in err
+    assert code == 2 and "nothing: no such file or directory" in err and "Traceback" not in err
 
 
 def test_figures_are_fast(built, tmp_path_factory, tmp_path):

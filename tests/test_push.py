@@ -81,12 +81,12 @@ def test_push_to_memory_url_and_refuse_foreign_data(built, cli):
     fs.rm("/toolkit-test", recursive=True)
 
 
-@pytest.mark.parametrize("damage, message", [
-    ("drop_shard", "shard data/train-00001-of-00003.parquet missing"),
-    ("drop_marker", "has no completion marker"),
-    ("corrupt_shard", "sha256 differs from the one its marker"),
-    ("stray_shard", "does not name"),
-    ("drop_summary", "a finished toolkit build?"),
+@pytest.mark.parametrize("damage, message", [  # the refusal quotes `toolkit verify --quick`'s problems
+    ("drop_shard", "data/train-00001-of-00003.parquet: missing (shard train-00001 is marked complete)"),
+    ("drop_marker", "shard train-00001: not built (no completion marker meta/shards/train-00001.json)"),
+    ("corrupt_shard", "data/train-00001-of-00003.parquet: sha256 differs from its completion marker"),
+    ("stray_shard", "data/train-00005-of-00009.parquet: stray file claimed by no completion marker"),
+    ("drop_summary", "meta/summary.json: missing"),
 ])
 def test_push_refuses_an_incomplete_build(built, tmp_path_factory, tmp_path, cli, damage, message):
     out = demo_copy(tmp_path_factory, tmp_path)

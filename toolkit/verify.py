@@ -1,28 +1,41 @@
 """`toolkit verify OUT`: is this build complete, intact and aligned? A list of what is wrong, or nothing.
 
 Checks, shard by shard (pairs never span shards, so memory stays bounded on any build size):
+- the side files: meta/build.json, every marker meta/shards/*.json and meta/summary.json are JSON
+  objects with the keys verify relies on, recipe.yaml is a YAML mapping, meta/plan.parquet is a readable
+  parquet with its columns, README.md (the dataset card) exists; a damaged one is one problem naming it;
 - the plan: meta/plan.parquet hashes to the fingerprint in meta/build.json (nobody edited either);
 - completeness: every planned shard has its completion marker and the data file the marker names;
-- integrity: each data file's sha256 and row count equal its marker's; no stray data file that no
-  marker claims (a duplicate shard would double pairs in `load_dataset`);
+- integrity: each data file's sha256 and row count equal its marker's, and it reads as parquet; no stray
+  data file that no marker claims (a duplicate shard would double pairs in `load_dataset`);
 - accounting: every planned pair of a shard is either present or counted as dropped in its marker
   (pairs + dropped == planned), no row belongs to a pair planned elsewhere, no pair_id/source twice;
+  meta/summary.json agrees with the plan and the markers;
+- a published copy (one with meta/manifest.json, written by `toolkit push`): every file the manifest
+  names has its size and sha256;
 - the alignment contract on every row (toolkit/contract.py): complete pairs, same split, size,
   format, augmentation record, JPEG tables/subsampling, WebP kind; labels; bytes decode as declared.
+
+A path that does not exist or is not a build (no meta/build.json) is not a list of problems but a
+ToolkitError (`store.build_dir.open_build`): the CLI prints one line and exits 2, as every command does.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .contract import group_pairs, pair_problems
 from .store.atomic import Output
-from .store.layout import BUILD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, marker_file
+from .store.build_dir import BadFile, open_build, plan_fingerprint, read_file, read_json, read_parquet
+from .store.build_dir import read_yaml_mapping
+from .store.layout import BUILD_FILE, CARD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, marker_file, shard_file
+from .store.manifest import MANIFEST_FILE
 
 _ROW_COLUMNS = ["image", "label", "pair_id", "source", "width", "height", "format", "augment"]
+_QUICK_COLUMNS = ["pair_id", "source"]  # --quick: counts and ownership only, no image bytes
+_PLAN_COLUMNS = ["pair_id", "split", "shard"]
+_MARKER_KEYS = ("file", "sha256", "rows", "pairs", "pairs_planned")
 
 
 @dataclass
@@ -34,6 +47,7 @@ class Report:
     rows: int = 0
     dropped: int = 0
     rows_checked: int = 0
+    files: list[str] = field(default_factory=list)  # the data files the markers name (what to publish)
 
     @property
     def ok(self) -> bool:
@@ -50,103 +64,238 @@ class Report:
             lines.append(f"  ... and {len(self.problems) - limit} more")
         return "\n".join(lines)
 
+    def one_line(self, limit: int = 5) -> str:
+        """The problems on one line (for a refusal such as `toolkit push`'s)."""
+        more = f"; ... and {len(self.problems) - limit} more" if len(self.problems) > limit else ""
+        return "; ".join(self.problems[:limit]) + more
 
-def verify(output: str, storage_options: dict | None = None, contract: bool = True) -> Report:
-    import pyarrow.parquet as pq
 
-    import yaml
+def verify(output: str | Output, storage_options: dict | None = None, contract: bool = True) -> Report:
+    """Check the build at `output` (a path, URL or an open Output); raises ToolkitError only when it is not
+    a build or cannot be opened (`store.build_dir.open_build`)."""
+    out = output if isinstance(output, Output) else open_build(output, storage_options)
+    rep = Report(output=output.url if isinstance(output, Output) else output)
+    try:
+        _check(out, rep, contract)
+    except BadFile as e:  # a file the rest of the checks depend on: nothing more can be said
+        rep.problems.append(str(e))
+    return rep
 
-    from .runner import plan_fingerprint
 
-    out = Output(output, storage_options)
-    rep = Report(output=output)
-    for rel in (BUILD_FILE, PLAN_FILE, RECIPE_FILE):
-        if not out.exists(rel):
-            rep.problems.append(f"{out.path(rel)}: missing (not a toolkit build, or one that never got past planning)")
-    if rep.problems:
-        return rep
-    build = out.read_json(BUILD_FILE)
-    # the raw YAML, not a validated Recipe: verifying needs only the generator names, and must work
-    # without the plug-ins (sources, generators) the build was made with
-    recipe = yaml.safe_load(out.read_bytes(RECIPE_FILE)) or {}
-    generators = [f.get("name") or f["kind"] for f in recipe.get("fakes") or []]
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
-    plan = pq.read_table(io.BytesIO(out.read_bytes(PLAN_FILE))).to_pydict()
+
+def _build_record(out) -> dict:
+    build = read_json(out, BUILD_FILE, keys=("plan", "shards"))
+    shards = build["shards"]
+    if not isinstance(shards, dict) or not all(isinstance(k, str) and _is_int(v) for k, v in shards.items()):
+        raise BadFile(f"{BUILD_FILE}: 'shards' must map shard names to shard counts")
+    return build
+
+
+def _generators(out, rep: Report) -> list[str] | None:
+    """The fake sources' names from recipe.yaml (the raw YAML, not a validated Recipe: verifying needs
+    only these, and must work without the plug-ins the build was made with). None when unusable."""
+    try:
+        recipe = read_yaml_mapping(out, RECIPE_FILE)
+    except BadFile as e:
+        rep.problems.append(str(e))
+        return None
+    fakes = recipe.get("fakes") or []
+    names = [f.get("name") or f.get("kind") for f in fakes if isinstance(f, dict)] if isinstance(fakes, list) else []
+    if not isinstance(fakes, list) or len(names) != len(fakes) or not all(isinstance(n, str) for n in names):
+        rep.problems.append(f"{RECIPE_FILE}: 'fakes' must be a list of mappings with a kind")
+        return None
+    return names
+
+
+def _plan(out) -> tuple[dict[str, list[str]], dict[str, str]]:
+    data = read_file(out, PLAN_FILE)
+    plan = read_parquet(PLAN_FILE, data, columns=_PLAN_COLUMNS).to_pydict()
     planned: dict[str, list[str]] = {}
     split_of: dict[str, str] = {}
     for pid, split, shard in zip(plan["pair_id"], plan["split"], plan["shard"]):
+        if not (isinstance(pid, str) and isinstance(split, str) and isinstance(shard, str)):
+            raise BadFile(f"{PLAN_FILE}: null or non-text pair_id/split/shard values")
         planned.setdefault(shard, []).append(pid)
         split_of[shard] = split
-    totals: dict = build.get("shards", {})
+    return planned, split_of
+
+
+def _marker(out, mrel: str) -> dict:
+    marker = read_json(out, mrel, keys=_MARKER_KEYS)
+    bad = [k for k in ("rows", "pairs", "pairs_planned") if not _is_int(marker[k])]
+    if not (marker["file"] is None or isinstance(marker["file"], str)):
+        bad.append("file")
+    if not (marker["sha256"] is None or isinstance(marker["sha256"], str)):
+        bad.append("sha256")
+    dropped = marker.get("dropped", {})
+    if not isinstance(dropped, dict) or not all(_is_int(v) for v in dropped.values()):
+        bad.append("dropped")
+    if bad:
+        raise BadFile(f"{mrel}: wrong type for key(s) {', '.join(bad)}")
+    return marker
+
+
+def _check(out, rep: Report, contract: bool) -> None:
+    build = _build_record(out)
+    generators = _generators(out, rep)
+    if not out.exists(CARD_FILE):
+        rep.problems.append(f"{CARD_FILE}: missing (the dataset card; `toolkit card OUT` re-renders it)")
+    if not out.exists(PLAN_FILE):
+        rep.problems.append(f"{PLAN_FILE}: missing (a build that never got past planning, or a damaged copy)")
+        return
+    planned, split_of = _plan(out)
+    totals: dict = build["shards"]
     fp = plan_fingerprint([(name, totals.get(name, -1), ids) for name, ids in planned.items()])
     if fp != build.get("plan") or set(planned) != set(totals):
-        rep.problems.append(f"{out.path(PLAN_FILE)}: does not match the plan fingerprint in {BUILD_FILE} "
+        rep.problems.append(f"{PLAN_FILE}: does not match the plan fingerprint in {BUILD_FILE} "
                             f"({fp} vs {build.get('plan')})")
-        return rep
+        return
     owner = {pid: shard for shard, ids in planned.items() for pid in ids}
 
     claimed: set[str] = set()
+    digests: dict[str, str] = {}
     marker_rows = 0
     for shard, ids in planned.items():
         rep.shards += 1
-        split, index = shard.rsplit("-", 1)
-        mrel = marker_file(split, int(index))
+        try:
+            split, index = shard.rsplit("-", 1)
+            mrel = marker_file(split, int(index))
+        except ValueError:
+            rep.problems.append(f"{BUILD_FILE}: shard name {shard!r} is not <split>-<index>")
+            continue
         if not out.exists(mrel):
             rep.problems.append(f"shard {shard}: not built (no completion marker {mrel}); re-run `toolkit make`")
             continue
-        marker = out.read_json(mrel)
+        try:
+            marker = _marker(out, mrel)
+        except BadFile as e:
+            rep.problems.append(str(e))
+            continue
         dropped = sum(marker.get("dropped", {}).values())
         rep.dropped += dropped
-        if marker.get("pairs_planned") != len(ids) or marker.get("pairs", 0) + dropped != len(ids):
+        if marker["pairs_planned"] != len(ids) or marker["pairs"] + dropped != len(ids):
             rep.problems.append(f"shard {shard}: {len(ids)} pairs planned but marker says "
-                                f"{marker.get('pairs')} built + {dropped} dropped")
-        rel = marker.get("file")
+                                f"{marker['pairs']} built + {dropped} dropped")
+        rel = marker["file"]
         if rel is None:
-            if marker.get("rows"):
+            if marker["rows"]:
                 rep.problems.append(f"shard {shard}: marker has {marker['rows']} rows but names no file")
             continue
+        want = shard_file(split, int(index), totals[shard])
+        if rel != want:
+            rep.problems.append(f"{mrel}: names {rel}, the plan names {want}")
+            continue
         claimed.add(rel)
-        marker_rows += marker.get("rows", 0)
+        rep.files.append(rel)
+        marker_rows += marker["rows"]
         if not out.exists(rel):
             rep.problems.append(f"{rel}: missing (shard {shard} is marked complete)")
             continue
-        blob = out.read_bytes(rel)
-        if hashlib.sha256(blob).hexdigest() != marker.get("sha256"):
+        try:
+            blob = read_file(out, rel)
+        except BadFile as e:
+            rep.problems.append(str(e))
+            continue
+        digests[rel] = hashlib.sha256(blob).hexdigest()
+        if digests[rel] != marker["sha256"]:
             rep.problems.append(f"{rel}: sha256 differs from its completion marker (corrupted or replaced)")
             continue
         try:
-            table = pq.read_table(io.BytesIO(blob), columns=_ROW_COLUMNS)
-        except Exception as e:  # noqa: BLE001
-            rep.problems.append(f"{rel}: unreadable parquet ({type(e).__name__}: {e})")
+            table = read_parquet(rel, blob, columns=_ROW_COLUMNS if contract else _QUICK_COLUMNS,
+                                 require=_ROW_COLUMNS)
+        except BadFile as e:
+            rep.problems.append(str(e))
             continue
-        if table.num_rows != marker.get("rows"):
-            rep.problems.append(f"{rel}: {table.num_rows} rows, marker says {marker.get('rows')}")
+        del blob
+        if table.num_rows != marker["rows"]:
+            rep.problems.append(f"{rel}: {table.num_rows} rows, marker says {marker['rows']}")
         rep.rows += table.num_rows
         rows = table.to_pylist()
-        seen = Counter((r["pair_id"], r["source"]) for r in rows)
-        for (pid, src), n in seen.items():
-            if n > 1:
-                rep.problems.append(f"{rel}: pair {pid} has {n} rows from {src}")
-        pairs = group_pairs(rows)
-        rep.pairs += len(pairs)
-        if len(pairs) != marker.get("pairs"):
-            rep.problems.append(f"{rel}: {len(pairs)} pairs, marker says {marker.get('pairs')}")
-        for pid, members in pairs.items():
-            if owner.get(pid) != shard:
-                where = f"planned in shard {owner[pid]}" if pid in owner else "not in the plan"
-                rep.problems.append(f"{rel}: pair {pid} is {where}")
-                continue
-            if contract:
-                for m in members:
-                    m["split"] = split_of[shard]
-                rep.problems += [f"{rel}: {p}" for p in pair_problems(pid, members, generators)]
-                rep.rows_checked += len(members)
+        del table
+        try:
+            _check_rows(rep, rel, shard, rows, marker, owner, split_of, generators if contract else None)
+        except Exception as e:  # noqa: BLE001 - columns of the wrong types: one line, not a traceback
+            rep.problems.append(f"{rel}: rows cannot be checked ({type(e).__name__}: {e})")
     for name in out.ls("data"):
         if f"data/{name}" not in claimed:
             rep.problems.append(f"data/{name}: stray file claimed by no completion marker "
                                 "(load_dataset would read it: remove it, or rebuild with --overwrite)")
-    if out.exists(SUMMARY_FILE):
-        summary = out.read_json(SUMMARY_FILE)
-        if summary.get("rows") != marker_rows and not rep.problems:
-            rep.problems.append(f"{SUMMARY_FILE}: says {summary.get('rows')} rows, the markers {marker_rows}")
-    return rep
+    _check_summary(out, rep, totals, marker_rows)
+    _check_manifest(out, rep, digests)
+
+
+def _check_rows(rep: Report, rel: str, shard: str, rows: list[dict], marker: dict, owner: dict,
+                split_of: dict, generators: list[str] | None) -> None:
+    from .contract import group_pairs, pair_problems
+
+    seen = Counter((r["pair_id"], r["source"]) for r in rows)
+    for (pid, src), n in seen.items():
+        if n > 1:
+            rep.problems.append(f"{rel}: pair {pid} has {n} rows from {src}")
+    pairs = group_pairs(rows)
+    rep.pairs += len(pairs)
+    if len(pairs) != marker["pairs"]:
+        rep.problems.append(f"{rel}: {len(pairs)} pairs, marker says {marker['pairs']}")
+    for pid, members in pairs.items():
+        if owner.get(pid) != shard:
+            where = f"planned in shard {owner[pid]}" if pid in owner else "not in the plan"
+            rep.problems.append(f"{rel}: pair {pid} is {where}")
+            continue
+        if generators is None:
+            continue
+        for m in members:
+            m["split"] = split_of[shard]
+        rep.problems += [f"{rel}: {p}" for p in pair_problems(pid, members, generators)]
+        rep.rows_checked += len(members)
+
+
+def _check_summary(out, rep: Report, totals: dict, marker_rows: int) -> None:
+    if not out.exists(SUMMARY_FILE):
+        rep.problems.append(f"{SUMMARY_FILE}: missing (the build did not finish: re-run `toolkit make`)")
+        return
+    try:
+        summary = read_json(out, SUMMARY_FILE)
+    except BadFile as e:
+        rep.problems.append(str(e))
+        return
+    failed = summary.get("failed_shards")
+    if failed:
+        n = len(failed) if isinstance(failed, (list, dict)) else failed
+        rep.problems.append(f"{SUMMARY_FILE}: the build recorded {n} failed shard(s); re-run `toolkit make`")
+    if summary.get("shards") != len(totals):
+        rep.problems.append(f"{SUMMARY_FILE}: says {summary.get('shards')} shards, the plan {len(totals)} "
+                            "(older than the build plan: re-run `toolkit make`)")
+    elif summary.get("rows") != marker_rows and not rep.problems:
+        rep.problems.append(f"{SUMMARY_FILE}: says {summary.get('rows')} rows, the markers {marker_rows}")
+
+
+def _check_manifest(out, rep: Report, digests: dict[str, str]) -> None:
+    """A copy made by `toolkit push` carries meta/manifest.json: every file it names must match it."""
+    if not out.exists(MANIFEST_FILE):
+        return
+    hint = "a damaged or stale manifest: `toolkit push` writes a fresh one"
+    try:
+        manifest = read_json(out, MANIFEST_FILE, keys=("files",))
+    except BadFile as e:
+        rep.problems.append(f"{e} ({hint})")
+        return
+    files = manifest["files"]
+    if not isinstance(files, dict) or not all(isinstance(v, dict) and isinstance(v.get("sha256"), str)
+                                              and _is_int(v.get("size")) for v in files.values()):
+        rep.problems.append(f"{MANIFEST_FILE}: 'files' must map paths to {{sha256, size}} ({hint})")
+        return
+    for rel, want in sorted(files.items()):
+        if rel not in digests:
+            if not out.exists(rel):
+                rep.problems.append(f"{rel}: missing (named by {MANIFEST_FILE})")
+                continue
+            try:
+                digests[rel] = hashlib.sha256(read_file(out, rel)).hexdigest()
+            except BadFile as e:
+                rep.problems.append(str(e))
+                continue
+        if digests[rel] != want["sha256"]:
+            rep.problems.append(f"{rel}: sha256 differs from {MANIFEST_FILE} ({hint} if the file is right)")

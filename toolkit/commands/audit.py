@@ -5,17 +5,22 @@ subsampling, progressive flag, WebP lossy/lossless, size, metadata, colour and f
 feed classifiers cross-validated by pair; a file-property group scoring above --threshold ROC-AUC is a
 leak. Also: PSNR/SSIM of each fake against its real (outliers listed) and class balance per split,
 source and augmentation. Writes OUT/meta/audit/ (report.json, plots, card section) and refreshes the
-dataset card. Exit code 1 when a leak is flagged (unless --no-fail), so CI can gate on it.
+dataset card. Exit code 1 when a leak is flagged (unless --no-fail), so CI can gate on it; 2 when
+DATASET does not exist or is neither a toolkit build nor a dataset `load_dataset` reads.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
 
 from ..errors import ToolkitError
+from ..store.layout import BUILD_FILE
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 HELP = "shortcut audit: can metadata alone tell real from fake? (exit 1 on a leak)"
 ORDER = 30
@@ -41,8 +46,15 @@ def run(args) -> int:
         raise ToolkitError(f"--threshold: must be within 0.5..1.0 (a ROC-AUC), got {args.threshold}")
     if args.max_pairs is not None and args.max_pairs < 2:
         raise ToolkitError(f"--max-pairs: must be at least 2, got {args.max_pairs}")
+    local_folder = _check_dataset_path(args.dataset)
     t0 = time.time()
-    report = run_audit(args.dataset, threshold=args.threshold, max_pairs=args.max_pairs)
+    try:
+        report = run_audit(args.dataset, threshold=args.threshold, max_pairs=args.max_pairs)
+    except ToolkitError as e:
+        if local_folder and not (Path(args.dataset) / BUILD_FILE).exists():
+            raise ToolkitError(f"{args.dataset}: not a toolkit build (no {BUILD_FILE}), and not a dataset "
+                               f"`load_dataset` reads either ({e})") from None
+        raise
     dest = args.report_dir or (args.dataset if Path(args.dataset).is_dir() else None)
     written = []
     if dest:
@@ -57,6 +69,22 @@ def run(args) -> int:
             Path(args.json).write_text(text)
     print(summary_text(report, dest, written), file=sys.stderr if args.json == "-" else sys.stdout)
     return 1 if report["leak"] and not args.no_fail else 0
+
+
+def _check_dataset_path(dataset: str) -> bool:
+    """True for an existing local folder. A local path that does not exist gets the same one-line error
+    (exit 2) as every command given no build (`store.build_dir.open_build`); a URL or a Hub id
+    (`org/name`, no such local path) goes on to `load_dataset`."""
+    if "://" in dataset:
+        return False
+    p = Path(dataset).expanduser()
+    if p.is_dir():
+        return True
+    if p.exists():  # a file: neither a build folder nor a dataset folder
+        raise ToolkitError(f"{dataset}: not a toolkit build (no {BUILD_FILE})")
+    if _HUB_ID.match(dataset):
+        return False
+    raise ToolkitError(f"{dataset}: no such file or directory (expected a toolkit build folder)")
 
 
 def summary_text(report: dict, dest, written) -> str:

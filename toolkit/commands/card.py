@@ -2,7 +2,7 @@
 
 Reads recipe.yaml, meta/summary.json, the shard markers and parquet columns, meta/environment.json
 (the versions recorded by the build) and every stage's meta/NAME/card.json, then validates the card
-against the build's files. Exit 1 when the card fails validation.
+against the build's files. Exit 1 when the card fails validation; 2 when OUT is not a toolkit build.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..card import load_build, refresh_card, validate_card
+    from ..store.build_dir import open_build
     from ..store.manifest import MANIFEST_FILE, publishable_files
 
+    open_build(args.output)  # no such path / not a build: one line, exit 2 (as verify, push, inspect)
     text = refresh_card(args.output, load_path=args.load_path)
     out, _, _ = load_build(args.output)
     problems = validate_card(text, publishable_files(out) + [MANIFEST_FILE])

@@ -2,7 +2,7 @@
 
 Pairs side by side (real | fake | |real - fake| x gain), with their caption, origin, augmentation and
 PSNR, filterable by split, source, augmentation and format. Opens from disk, no server, no network.
-Default destination: OUT/_inspect/ (an `_` folder: never published).
+Default destination: OUT/_inspect/ (an `_` folder: never published). Exit 2 when OUT is not a toolkit build.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ def run(args) -> int:
 
     from ..card import load_build
     from ..inspect_page import write_inspect
+    from ..store.build_dir import open_build
 
     if args.max_pairs < 1:
         raise ToolkitError("--max-pairs: must be at least 1")
+    open_build(args.output)  # no such path / not a build: one line, exit 2 (as verify, push, card)
     out, _, _ = load_build(args.output)
     if args.dest:
         dest = Path(args.dest)

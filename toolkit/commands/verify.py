@@ -1,9 +1,11 @@
 """`toolkit verify OUT`: check a build's plan, markers, hashes, counts and the alignment contract on
-every row. Exit 0 when all is well, 1 with the list of problems otherwise."""
+every row. Exit 0 when all is well, 1 with the list of problems otherwise (a damaged side file, such as a
+truncated meta/plan.parquet or marker, is one problem naming the file), 2 when OUT does not exist or
+is not a toolkit build (no meta/build.json)."""
 
 from __future__ import annotations
 
-HELP = "check that a build is complete, intact and aligned (exit 1 listing what is wrong)"
+HELP = "check that a build is complete, intact and aligned (exit 1 listing what is wrong, 2: not a build)"
 ORDER = 10
 
 

@@ -1,8 +1,9 @@
 """Stage a build for publishing: a folder holding exactly what the dataset repo must hold.
 
 Why a staged copy rather than pushing OUT with include/exclude patterns: the file set is decided once
-(`store.manifest.check_build`: README.md, recipe.yaml, the planned shards, meta/**; never `_tmp/`, the
-LAION download cache `_reals/` or stray files), the card is re-rendered for its target (the load
+(`store.manifest.check_build`, which first refuses any build `toolkit verify --quick` fails: README.md,
+recipe.yaml, the planned shards, meta/** but not a meta/manifest.json, which is always written afresh;
+never `_tmp/`, the LAION download cache `_reals/` or stray files), the card is re-rendered for its target (the load
 snippet names the repo or URL it will be loaded from) and validated against that exact file set, and
 the sha256 manifest is computed over the very bytes that will be sent. Files are hard links into the
 build folder when it is local (no copy, instant), copies otherwise.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from ..card import load_build, render_card, validate_card
 from ..errors import ToolkitError
+from ..store.build_dir import open_build
 from ..store.layout import CARD_FILE
 from ..store.manifest import MANIFEST_FILE, build_manifest, check_build, manifest_bytes
 
@@ -51,9 +53,12 @@ def _is_local(out) -> bool:
 
 
 def stage(output: str, load_path: str) -> Staged:
-    """Check the build, stage its files with a card for `load_path`, validate, write the manifest."""
-    out, recipe, summary = load_build(output)
-    files = check_build(out)
+    """Check the build, stage its files with a card for `load_path`, validate, write the manifest.
+
+    Nothing is staged, and nothing sent, unless the path is a build (`open_build`: exit 2 otherwise) that
+    `toolkit verify --quick` passes (`check_build`): every refusal is one ToolkitError line."""
+    files = check_build(open_build(output))
+    out, recipe, summary = load_build(output)  # recipe.yaml and meta/summary.json are known sound now
     if _is_local(out):
         base = Path(out.root) / STAGE_DIR
         base.mkdir(parents=True, exist_ok=True)

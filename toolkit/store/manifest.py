@@ -7,10 +7,12 @@ is fixed here, once, for every kind of push (Hub, S3, any fsspec URL) and for a 
     README.md, recipe.yaml, data/<split>-NNNNN-of-MMMMM.parquet (exactly the shards the plan names),
     meta/** (summary, build record, shard markers, figures, stage results; no `_`-prefixed folder)
 
-`check_build` refuses an incomplete or inconsistent build before anything is copied: a shard of the
-plan (meta/build.json) without its marker or its parquet, a parquet whose sha256 is not the one its
-marker recorded, a parquet in data/ that the plan does not name (a `data/<split>-*` pattern would load
-it), a build that recorded failed shards. One ToolkitError lists every problem.
+`check_build` refuses an incomplete, inconsistent or damaged build before anything is copied, by running
+`toolkit verify --quick` (toolkit/verify.py): a damaged side file (truncated plan or marker, recipe that
+is not a mapping), a shard of the plan without its marker or its parquet, a parquet whose sha256 is not
+the one its marker recorded, a parquet in data/ that the plan does not name (a `data/<split>-*` pattern
+would load it), a build that recorded failed shards. One ToolkitError, one line, lists the problems.
+A meta/manifest.json in the build folder is never published as is: the stage writes a fresh one.
 
 The manifest (`meta/manifest.json`) maps each file's relative path to its size and sha256. It is
 written last, after every file it names, so its presence on a target means the copy finished, and
@@ -21,13 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
 import fsspec
 
 from ..errors import ToolkitError
 from .atomic import Output
-from .layout import BUILD_FILE, CARD_FILE, RECIPE_FILE, SUMMARY_FILE, marker_file, shard_file
+from .layout import BUILD_FILE, CARD_FILE, RECIPE_FILE, marker_file
 
 MANIFEST_FILE = "meta/manifest.json"
 MANIFEST_VERSION = 1
@@ -73,46 +74,20 @@ def data_files(out: Output) -> list[str]:
 
 
 def check_build(out: Output) -> list[str]:
-    """Return the publishable files of a complete build, or raise one ToolkitError naming every problem."""
-    problems = []
-    for rel in (BUILD_FILE, SUMMARY_FILE, RECIPE_FILE, CARD_FILE):
-        if not out.exists(rel):
-            problems.append(f"{rel} missing")
-    if problems:
-        raise ToolkitError(f"{out.url}: not a finished toolkit build ({'; '.join(problems)}); "
-                           "run `toolkit make` to completion first")
-    build = out.read_json(BUILD_FILE)
-    present = set(_walk(out, "data"))
-    expected = []
-    for split, index, total in planned_shards(out):
-        rel, mrel = shard_file(split, index, total), marker_file(split, index)
-        if not out.exists(mrel):
-            problems.append(f"shard {rel} missing" if rel not in present
-                            else f"shard {rel} has no completion marker {mrel}")
-            continue
-        marker = out.read_json(mrel)
-        if marker.get("file") is None and marker.get("rows", 0) == 0:
-            continue  # every pair of this shard was dropped (counted in the summary): no file
-        expected.append(rel)
-        if marker.get("file") != rel:
-            problems.append(f"{mrel} names {marker.get('file')}, the plan names {rel}")
-        elif rel not in present:
-            problems.append(f"shard {rel} missing")
-        elif sha256_file(out.fs, out.path(rel))[0] != marker.get("sha256"):
-            problems.append(f"{rel}: sha256 differs from the one its marker {mrel} recorded")
-    stray = sorted(present - set(expected))
-    if stray:
-        problems.append(f"data/ holds {len(stray)} file(s) the build plan does not name "
-                        f"({', '.join(stray[:3])}{' ...' if len(stray) > 3 else ''}); a data/<split>-* "
-                        "pattern would load them")
-    summary = out.read_json(SUMMARY_FILE)
-    if summary.get("failed_shards"):
-        problems.append(f"the build recorded {len(summary['failed_shards'])} failed shard(s)")
-    if summary.get("shards") != len(build.get("shards", {})):
-        problems.append("meta/summary.json is older than the build plan (re-run `toolkit make`)")
-    if problems:
-        raise ToolkitError(f"{out.url}: incomplete build, refusing to publish: {'; '.join(problems)}")
-    return publishable_files(out, expected)
+    """Return the publishable files of a complete, intact build, or raise one ToolkitError naming its problems.
+
+    The checks are `toolkit verify --quick`'s (toolkit/verify.py), run here as they are, so that nothing
+    `verify --quick` would fail is ever published: missing or damaged side files (a truncated plan, a marker
+    that is not JSON), a planned shard without its marker or parquet, a parquet whose sha256 is not its
+    marker's, a stray file in data/, a summary that recorded failed shards or predates the plan, a
+    damaged meta/manifest.json. The dataset card (README.md) is required too."""
+    from ..verify import verify
+
+    rep = verify(out, contract=False)
+    if not rep.ok:
+        raise ToolkitError(f"{out.url}: incomplete or damaged build, refusing to publish "
+                           f"(`toolkit verify --quick` finds {len(rep.problems)} problem(s)): {rep.one_line()}")
+    return publishable_files(out, rep.files)
 
 
 def publishable_files(out: Output, planned: list[str] | None = None) -> list[str]:
@@ -155,14 +130,23 @@ def verify_manifest(url: str, storage_options: dict | None = None, expected: dic
 
     Returns the list of problems (empty: the copy is whole). When `expected` (the manifest that was
     uploaded) is given, the target's manifest must also be identical to it."""
+    from .build_dir import BadFile, read_json
+
     out = Output(url, storage_options)
     if not out.exists(MANIFEST_FILE):
         return [f"{out.path(MANIFEST_FILE)}: no manifest (the copy did not finish)"]
-    manifest = json.loads(out.read_bytes(MANIFEST_FILE))
+    try:
+        manifest = read_json(out, MANIFEST_FILE, keys=("files",))
+    except BadFile as e:
+        return [str(e)]
+    files = manifest["files"]
+    if not isinstance(files, dict) or not all(isinstance(v, dict) and {"sha256", "size"} <= set(v)
+                                              for v in files.values()):
+        return [f"{MANIFEST_FILE}: 'files' must map paths to {{sha256, size}}"]
     problems = []
     if expected is not None and manifest != expected:
         problems.append(f"{MANIFEST_FILE} differs from the manifest that was uploaded")
-    for rel, want in sorted(manifest.get("files", {}).items()):
+    for rel, want in sorted(files.items()):
         path = out.path(rel)
         if not out.fs.exists(path):
             problems.append(f"{rel}: missing")
