@@ -195,14 +195,6 @@ def test_a_pushed_copy_verifies_with_its_manifest(cli, built, tmp_path):
     assert code == 1 and "meta/figures/figures.json: sha256 differs from meta/manifest.json" in out
 
 
-def test_verify_keeps_its_own_fingerprint_in_step_with_the_runner():
-    from toolkit.runner import plan_fingerprint as written
-    from toolkit.store.build_dir import plan_fingerprint as checked
-
-    plan = [("train-00000", 2, ["a", "b"]), ("test-00000", 1, ["c"]), ("train-00001", 2, [])]
-    assert written(plan) == checked(plan)
-
-
 _THREADS = """
 import os, sys
 import numpy, PIL.Image, pyarrow.parquet, yaml  # what verify uses, and the threads they start on import

@@ -52,7 +52,7 @@ def collect_stats(out) -> dict:
     for rel in data_files(out):
         split = rel.split("/")[1].rsplit("-", 3)[0]
         with out.fs.open(out.path(rel), "rb") as f:
-            t = pq.read_table(f, columns=COLUMNS)
+            t = pq.read_table(f, columns=COLUMNS, use_threads=False)  # no Arrow pool thread at exit
         for r in t.to_pylist():
             lab = LABELS[r["label"]]
             by_split_label[split][lab] += 1

@@ -47,7 +47,7 @@ def read_pairs(out, max_pairs: int = 8, per_shard: int | None = None) -> list[di
         with out.fs.open(out.path(rel), "rb") as f:
             pf = pq.ParquetFile(f)
             taken: dict[str, dict] = {}
-            for batch in pf.iter_batches(batch_size=max(16, 4 * per_shard)):
+            for batch in pf.iter_batches(batch_size=max(16, 4 * per_shard), use_threads=False):
                 for row in batch.to_pylist():
                     p = taken.setdefault(row["pair_id"], {"pair_id": row["pair_id"], "split":
                                                           rel.split("/")[1].rsplit("-", 3)[0], "real": None,

@@ -31,6 +31,7 @@ from .recipe import Recipe
 from .sample import RealRef, make_pair_id
 from .seeding import rng_for
 from .store.atomic import Output
+from .store.build_dir import plan_fingerprint  # noqa: F401 - also re-exported: the one copy
 from .store.layout import BUILD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, TMP_DIR, marker_file, shard_file
 from .store.lock import LOCK_FILE, BuildLock
 
@@ -92,15 +93,6 @@ def plan_parquet(plan: Plan) -> bytes:
     buf = io.BytesIO()
     pq.write_table(pa.table(cols), buf, compression="zstd")
     return buf.getvalue()
-
-
-def plan_fingerprint(shards: list[tuple[str, int, list[str]]]) -> str:
-    """sha256 over (shard name, total, pair ids) in plan order: build.json stores it, verify recomputes it."""
-    h = hashlib.sha256()
-    for name, total, ids in shards:
-        h.update(f"{name}/{total}:".encode())
-        h.update(",".join(ids).encode())
-    return h.hexdigest()[:16]
 
 
 def assign_splits(pair_ids: list[str], fractions: dict[str, float], seed: int) -> dict[str, str]:

@@ -138,9 +138,8 @@ def read_parquet(rel: str, data: bytes, columns: list[str] | None = None, requir
 def plan_fingerprint(shards: list[tuple[str, int, list[str]]]) -> str:
     """sha256 over (shard name, total, pair ids) in plan order: build.json stores it, verify recomputes it.
 
-    The same function as `runner.plan_fingerprint` (which writes it); kept here so that checking a build
-    does not import the build pipeline (torch-free, and immune to a half-edited pipeline module).
-    tests/test_corruption.py asserts the two agree."""
+    The one copy: the runner imports it from here to write build.json, so checking a build does not
+    import the build pipeline (torch-free)."""
     h = hashlib.sha256()
     for name, total, ids in shards:
         h.update(f"{name}/{total}:".encode())
