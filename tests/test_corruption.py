@@ -229,3 +229,13 @@ def test_verify_in_subprocesses_never_aborts(built):
             codes.append(p.returncode)
             assert p.returncode == 0, (p.returncode, out.decode()[-500:], err.decode()[-1500:])
     assert codes == [0] * 20
+
+
+@pytest.mark.parametrize("rel, text, says", [("meta/summary.json", "{cut", "meta/summary.json: not valid JSON"),
+                                             ("recipe.yaml", ": :", "recipe.yaml: line 1 invalid YAML")])
+def test_card_on_a_damaged_build_is_one_line(cli, built, tmp_path, rel, text, says):
+    ds = tmp_path / "ds"
+    shutil.copytree(built, ds)
+    (ds / rel).write_text(text)
+    code, _, err = cli("card", ds)
+    assert code == 2 and says in err and err.count("\n") == 1 and "Traceback" not in err

@@ -219,8 +219,14 @@ def load_build(output: str):
     for rel in (RECIPE_FILE, SUMMARY_FILE):
         if not out.exists(rel):
             raise ToolkitError(f"{out.path(rel)}: missing; is {output} a finished toolkit build?")
-    recipe = recipe_from_yaml_text(out.read_bytes(RECIPE_FILE).decode(), where=out.path(RECIPE_FILE))
-    return out, recipe, out.read_json(SUMMARY_FILE)
+    from .store.build_dir import read_file, read_json
+
+    try:
+        text = read_file(out, RECIPE_FILE).decode()
+    except UnicodeDecodeError:
+        raise ToolkitError(f"{out.path(RECIPE_FILE)}: not UTF-8 text") from None
+    recipe = recipe_from_yaml_text(text, where=out.path(RECIPE_FILE))
+    return out, recipe, read_json(out, SUMMARY_FILE, keys=("pairs", "rows", "splits"))
 
 
 def refresh_card(output: str, load_path: str | None = None) -> str:

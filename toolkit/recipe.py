@@ -226,6 +226,12 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         text = Path(path).read_text()
     except OSError as e:
         raise RecipeError(f"{where}: cannot read recipe ({e.strerror or e})") from None
+    raw = v.apply_overrides(_parse(text, where), overrides, where)
+    return validate(raw, where)
+
+
+def _parse(text: str, where: str) -> dict:
+    """The recipe's YAML as a mapping, or a one-line RecipeError naming the file (and line)."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -237,8 +243,7 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         raw = {}
     if not isinstance(raw, dict):
         raise RecipeError(f"{where}: a recipe must be a mapping of keys, got {type(raw).__name__}")
-    raw = v.apply_overrides(raw, overrides, where)
-    return validate(raw, where)
+    return raw
 
 
 def validate(raw: dict, where: str = "<recipe>") -> Recipe:
@@ -326,7 +331,7 @@ def _typed_ops(ops: Any, where: str) -> dict:
 
 def recipe_from_yaml_text(text: str, where: str = "<recipe>") -> Recipe:
     load_builtins()
-    return validate(yaml.safe_load(text) or {}, where)
+    return validate(_parse(text, where), where)
 
 
 __all__ = ["Recipe", "ImageConfig", "AugmentConfig", "RunnerConfig", "StoreConfig", "load_recipe",
