@@ -99,6 +99,10 @@ def test_overwrite_deletes_only_builds_and_only_after_the_source_checks(cli, tmp
                                   "--overwrite"))
     assert code == 2 and "missing" in err
     assert _files(build) == before  # the bad source was caught before anything was deleted
+    code, _, err = cli(*demo_args(build, "reals={kind: laion, url_list: %s}" % (tmp_path / "no.parquet"),
+                                  "--overwrite"))
+    assert code == 2 and "no.parquet: no such file" in err
+    assert _files(build) == before  # a URL list that is not there: nothing deleted, nothing downloaded
 
     empty = tmp_path / "empty"
     empty.mkdir()
