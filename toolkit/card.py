@@ -104,6 +104,9 @@ def md_escape(text) -> str:
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)
     env.filters["md"] = md_escape
+    from .drops import table as drop_table
+
+    env.globals["drop_table"] = drop_table  # reason, count, stage, meaning (toolkit/drops.py)
     return env
 
 

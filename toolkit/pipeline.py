@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from .drops import check as check_reason
 from .errors import DropSample, ToolkitError
 from .faults import kill_point
 from .isolation import Sandbox, clear_attempts, next_attempt
@@ -29,10 +30,11 @@ from .registry import GENERATORS, SOURCES, load_builtins
 from .sample import Member, RealRef, dumps
 from .seeding import rng_for
 from .store.atomic import Output
-from .store.layout import marker_file, shard_file
+from .store.layout import drops_file, marker_file, shard_file
+from .store.shard_record import ShardRecord
 from .store.parquet import parquet_bytes
 
-MAX_LOGGED_DROPS = 200
+MAX_LOGGED_DROPS = 20  # in the shard record, for a quick look; every drop is in meta/drops/<shard>.parquet
 _CACHE: dict = {}  # per-process: sources and generators (models) survive across shard tasks
 
 
@@ -113,16 +115,19 @@ class ShardState:
     fakes: dict = field(default_factory=dict)
     alive: set = field(default_factory=set)
     drops: Counter = field(default_factory=Counter)
-    drop_log: list = field(default_factory=list)
+    drop_log: list = field(default_factory=list)  # every drop of the shard: meta/drops/<shard>.parquet
+    stage_seconds: dict = field(default_factory=dict)
     generators: dict = field(default_factory=dict)  # name -> {provenance, counters}
     captioner: Optional[dict] = None
     device: str = "cpu"
     workers: dict = field(default_factory=dict)  # stage -> worker address (cluster runs)
 
     def drop(self, origin: str, pair_id: str, reason: str, detail: str) -> None:
-        self.drops[reason] += 1
-        if len(self.drop_log) < MAX_LOGGED_DROPS:
-            self.drop_log.append({"origin": origin, "pair_id": pair_id, "reason": reason, "detail": detail[:300]})
+        self.drops[check_reason(reason)] += 1
+        self.drop_log.append({"pair_id": pair_id, "origin": origin, "reason": reason, "detail": detail[:1000]})
+
+    def stage_done(self, stage: str, started: float) -> None:
+        self.stage_seconds[stage] = round(self.stage_seconds.get(stage, 0.0) + time.time() - started, 3)
 
 
 def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = None) -> dict:
@@ -164,6 +169,7 @@ def check_not_infrastructure(stage: str, task: ShardTask, errors: list[str], tot
 def read_stage(task: ShardTask, report: Callable[[str, int], None] | None = None) -> ShardState:
     """1. read + align (decode once); on a retry, each real in a sandbox process (poison isolation)."""
     state = ShardState(task=task, t0=time.time())
+    started = state.t0
     _setup(task, "read", state)
     report = report or _reporter(task)
     recipe = task.recipe
@@ -200,6 +206,7 @@ def read_stage(task: ShardTask, report: Callable[[str, int], None] | None = None
         raise ShardFailed(f"shard {task.name}: every sample crashed its sandbox process; that is the machine, "
                           "not the data (out of memory?)")
     report("align", len(task.refs))
+    state.stage_done("read", started)
     return state
 
 
@@ -211,6 +218,7 @@ def _isolated_read(recipe: Recipe, ref: RealRef):
 def model_stage(state: ShardState, report: Callable[[str, int], None] | None = None) -> ShardState:
     """1b. captions for reals without one; 2. fakes, batch by batch (a failed fake drops its pair).
     The only stage that needs the models, hence the GPU."""
+    started = time.time()
     task, recipe = state.task, state.task.recipe
     _setup(task, "model", state)
     report = report or _reporter(task)
@@ -263,6 +271,7 @@ def model_stage(state: ShardState, report: Callable[[str, int], None] | None = N
         from .features.stage import run_features
 
         run_features(state)
+    state.stage_done("model", started)
     return state
 
 
@@ -270,6 +279,7 @@ def write_stage(state: ShardState, report: Callable[[str, int], None] | None = N
     """3. matched augmentation + encoding, in pair order; 4. the shard file, then its marker."""
     from .transforms.augment import Augmenter
 
+    started = time.time()
     task, recipe = state.task, state.task.recipe
     _setup(task, "write", state)
     report = report or _reporter(task)
@@ -301,25 +311,37 @@ def write_stage(state: ShardState, report: Callable[[str, int], None] | None = N
         rel = shard_file(task.split, task.index, task.total)
         out.write_bytes(rel, blob)
         kill_point("data_file", task.name, task.fault, task.output)
-    marker = {
-        "shard": task.name, "file": rel, "sha256": hashlib.sha256(blob).hexdigest() if rows else None,
-        "bytes": len(blob),
-        "split": task.split, "pairs_planned": len(task.refs), "pairs": len({r["pair_id"] for r in rows}),
-        "rows": len(rows), "per_source": dict(per_source), "per_augment": dict(per_augment),
-        "dropped": dict(state.drops), "drop_log": state.drop_log,
-        "generators": state.generators,
-        **({"captioner": state.captioner} if state.captioner is not None else {}),
-        "device": state.device,
-        "torch_threads": task.threads,
-        "isolated": state.isolated,  # a retry after a crash: reals were read in a sandbox process
-        **({"workers": state.workers} if state.workers else {}),
-        "seconds": round(time.time() - state.t0, 3),
-    }
+    drops_rel = None
+    if state.drop_log:  # every drop, not a sample of them
+        drops_rel = drops_file(task.split, task.index)
+        out.write_bytes(drops_rel, drops_parquet(state.drop_log))
+    state.stage_done("write", started)
+    record = ShardRecord(
+        shard=task.name, split=task.split, file=rel, sha256=hashlib.sha256(blob).hexdigest() if rows else None,
+        bytes=len(blob), pairs_planned=len(task.refs), pairs=len({r["pair_id"] for r in rows}), rows=len(rows),
+        per_source=dict(per_source), per_augment=dict(per_augment), dropped=dict(state.drops),
+        drop_log=state.drop_log[:MAX_LOGGED_DROPS], drops_file=drops_rel, generators=state.generators,
+        captioner=state.captioner, device=state.device, torch_threads=task.threads, isolated=state.isolated,
+        workers=state.workers, seconds=round(time.time() - state.t0, 3), stage_seconds=state.stage_seconds)
+    marker = record.to_json()
     out.write_json(marker_file(task.split, task.index), marker)
     kill_point("marker", task.name, task.fault, task.output)
     clear_attempts(out, task.name)
     report("write", len(task.refs))
     return marker
+
+
+def drops_parquet(drops: list[dict]) -> bytes:
+    """Every dropped pair of a shard: pair_id, origin, reason, detail (one row per drop)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = {k: [d[k] for d in drops] for k in ("pair_id", "origin", "reason", "detail")}
+    buf = io.BytesIO()
+    pq.write_table(pa.table(cols, schema=pa.schema([(k, pa.string()) for k in cols])), buf, compression="zstd")
+    return buf.getvalue()
 
 
 def _read_and_align(source, ref: RealRef, recipe: Recipe):

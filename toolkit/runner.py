@@ -5,28 +5,25 @@ pair ids come from origins, splits from a seeded permutation with exact fraction
 chunking each split in source order. The plan is stored (meta/build.json) so a re-run of the same
 command checks it is resuming the same build, then skips every shard whose completion marker exists.
 
-Execution maps `pipeline.build_shard` over the pending shards: in-process (`synchronous`), on a
-`LocalCluster` (default; one single-threaded worker process per core), or on any dask.distributed
-scheduler address. Tasks are submitted with `pure=False` and retried; a shard that keeps failing is
-reported with its error while the others finish, and a re-run retries it.
+Execution hands the pending shards to an executor (toolkit/executors.py: in-process, a local dask
+cluster, or any dask.distributed scheduler); a shard that keeps failing is reported with its error
+while the others finish, and a re-run retries it. The build holds the output's lock throughout
+(store/lock.py); each finished shard leaves a typed record (store/shard_record.py), and the summary
+is their sum.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import math
-import os
-import sys
 import time
-import traceback
-import uuid
 from dataclasses import dataclass, field
 
 from . import __version__
+from .drops import check as check_reason
 from .errors import ToolkitError
 from .faults import armed, kill_point
-from .pipeline import ShardTask, build_shard, get_source
+from .executors import executor_for, workers_and_threads
+from .pipeline import ShardTask, get_source
 from .recipe import Recipe
 from .sample import RealRef, make_pair_id
 from .seeding import rng_for
@@ -34,6 +31,7 @@ from .store.atomic import Output
 from .store.build_dir import plan_fingerprint  # noqa: F401 - also re-exported: the one copy
 from .store.layout import BUILD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, TMP_DIR, marker_file, shard_file
 from .store.lock import LOCK_FILE, BuildLock
+from .store.shard_record import BadRecord, ShardRecord
 
 
 @dataclass
@@ -62,7 +60,7 @@ def plan_build(recipe: Recipe, output: str) -> Plan:
         seen.add(ref.pair_id)
         refs.append(ref)
     for reason, n in source.dropped.items():  # counted by the source while listing (filters, failures)
-        dropped[reason] = dropped.get(reason, 0) + n
+        dropped[check_reason(reason)] = dropped.get(reason, 0) + n
         listed += n
     splits = assign_splits([r.pair_id for r in refs], recipe.split, recipe.seed)
     shards: list[ShardTask] = []
@@ -228,11 +226,10 @@ def _make_locked(recipe: Recipe, out: Output, source, scheduler: str | None, ech
          f"({', '.join(f'{s}: {sum(len(t.refs) for t in plan.shards if t.split == s)}' for s in recipe.split)}); "
          f"{len(plan.shards) - len(pending)} already done, {len(pending)} to build")
     failed = run_shards(pending, recipe, scheduler or recipe.runner.scheduler, echo, verbose)
-    markers = [m for m in (_read_json_or_none(out, marker_file(t.split, t.index)) for t in plan.shards)
-               if isinstance(m, dict)]
+    records = [r for r in (_read_record(out, t) for t in plan.shards) if r is not None]
     from .summary import summarize
 
-    summary = summarize(recipe, plan, markers, failed, wall_s=time.time() - t0, output=output)
+    summary = summarize(recipe, plan, records, failed, wall_s=time.time() - t0, output=output)
     out.write_json(SUMMARY_FILE, summary)
     if summary["complete"]:
         from .card import write_card
@@ -252,28 +249,38 @@ def t_file(t: ShardTask) -> str:
     return shard_file(t.split, t.index, t.total).rsplit("/", 1)[-1]
 
 
+def _read_record(out: Output, t: ShardTask) -> ShardRecord | None:
+    rel = marker_file(t.split, t.index)
+    try:
+        return ShardRecord.from_json(out.read_json(rel), rel) if out.exists(rel) else None
+    except (ValueError, OSError, BadRecord):
+        return None
+
+
 def _shard_done(out: Output, t: ShardTask, echo) -> bool:
-    """A shard is done when its marker is readable, is this shard's, and the data file it names is
-    there with the marker's size (`verify` checks the sha256). Anything less is rebuilt: a data file
-    deleted by hand, a marker cut short."""
+    """A shard is done when its record is readable, is this shard's, and the data file it names is
+    there with the record's size (`verify` checks the sha256). Anything less is rebuilt: a data file
+    deleted by hand, a record cut short."""
     rel = marker_file(t.split, t.index)
     if not out.exists(rel):
         return False
-    marker = _read_json_or_none(out, rel)
+    rec = _read_record(out, t)
     problem = None
-    if not isinstance(marker, dict) or marker.get("shard") != t.name:
+    if rec is None or rec.shard != t.name:
         problem = "unreadable completion marker"
-    elif marker.get("pairs_planned") != len(t.refs):
+    elif rec.pairs_planned != len(t.refs):
         problem = "completion marker of another plan"
-    elif marker.get("file"):
+    elif rec.file:
         try:
-            size = out.fs.size(out.path(marker["file"]))
+            size = out.fs.size(out.path(rec.file))
         except (FileNotFoundError, OSError):
             size = None
         if size is None:
-            problem = f"{marker['file']} is missing"
-        elif size != marker.get("bytes"):
-            problem = f"{marker['file']} has {size} bytes, its marker says {marker.get('bytes')}"
+            problem = f"{rec.file} is missing"
+        elif size != rec.bytes:
+            problem = f"{rec.file} has {size} bytes, its marker says {rec.bytes}"
+    if problem is None and rec.drops_file and not out.exists(rec.drops_file):
+        problem = f"{rec.drops_file} is missing"
     if problem is None:
         return True
     echo(f"shard {t.name}: {problem}; rebuilding it")
@@ -307,8 +314,7 @@ def _refuse_mixed_devices(out: Output, done: list[ShardTask], recipe: Recipe, sc
         now = resolve_device(recipe.runner.device).split(":")[0]
     except RuntimeError as e:
         raise ToolkitError(str(e)) from None
-    devices = {str((_read_json_or_none(out, marker_file(t.split, t.index)) or {}).get("device", "cpu")).split(":")[0]
-               for t in done}
+    devices = {str(r.device).split(":")[0] for r in (_read_record(out, t) for t in done) if r is not None}
     before = sorted(devices - {now})[0] if devices - {now} else now
     if before != now:
         raise ToolkitError(f"{out.url}: this build's finished shards ran on {before}, this run would use {now}; "
@@ -317,19 +323,10 @@ def _refuse_mixed_devices(out: Output, done: list[ShardTask], recipe: Recipe, sc
                            "reproduces")
 
 
-def _workers_and_threads(recipe: Recipe) -> tuple[int, int]:
-    cores = os.cpu_count() or 1
-    if recipe.runner.device.startswith("cuda"):
-        workers = recipe.runner.workers or 1
-    else:
-        workers = recipe.runner.workers or cores
-    return workers, max(1, cores // workers)
-
-
 def run_shards(tasks: list[ShardTask], recipe: Recipe, scheduler: str | None, echo, verbose: bool = False) -> list[dict]:
     if not tasks:
         return []
-    workers, threads = _workers_and_threads(recipe)
+    _, threads = workers_and_threads(recipe)
     fault = armed()
     for t in tasks:
         t.threads = threads
@@ -337,106 +334,19 @@ def run_shards(tasks: list[ShardTask], recipe: Recipe, scheduler: str | None, ec
     from .progress import Progress
 
     stages = ["align"] + [getattr(f, "name", None) or f.kind for f in recipe.fakes] + ["augment", "write"]
-    bars = Progress(sum(len(t.refs) for t in tasks), stages, enabled=recipe.runner.progress)
+    progress = Progress(sum(len(t.refs) for t in tasks), stages, enabled=recipe.runner.progress)
+    done = (lambda t, m: echo(_shard_line(t, m))) if verbose else (lambda t, m: None)
     try:
-        said = (lambda t, m: echo(_shard_line(t, m))) if verbose else (lambda t, m: None)
-        if scheduler == "synchronous":
-            return _run_sync(tasks, recipe, bars, said)
-        return _run_dask(tasks, recipe, scheduler, workers, bars, echo, said)
+        return executor_for(scheduler, recipe, echo).run(tasks, progress, done)
     finally:
-        bars.close()
+        progress.close()
 
 
 def _shard_line(t: ShardTask, marker: dict | None) -> str:
     if marker is None:
         return f"shard {t.name}: failed"
-    drops = ", ".join(f"{k} {v}" for k, v in sorted(marker.get("dropped", {}).items()))
-    return (f"shard {t.name}: {marker.get('pairs')}/{marker.get('pairs_planned')} pairs, {marker.get('rows')} rows"
-            f"{', dropped ' + drops if drops else ''} in {marker.get('seconds', 0):.1f} s"
-            f"{' (isolated retry)' if marker.get('isolated') else ''}")
-
-
-def _run_sync(tasks, recipe, bars, said) -> list[dict]:
-    failed = []
-    for t in tasks:
-        for attempt in range(recipe.runner.retries + 1):
-            try:
-                said(t, build_shard(t, report=bars.update))
-                break
-            except Exception as e:  # noqa: BLE001 - report and carry on with the other shards
-                if attempt == recipe.runner.retries:
-                    failed.append({"shard": t.name, "error": f"{type(e).__name__}: {e}",
-                                   "traceback": traceback.format_exc(limit=6)})
-    return failed
-
-
-def _run_dask(tasks, recipe, scheduler, workers, bars, echo, said) -> list[dict]:
-    from distributed import Client, LocalCluster, Queue, wait
-
-    cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler)  # distributed.comm.timeouts.connect (30 s by default)
-        except (OSError, TimeoutError, ValueError, TypeError) as e:
-            raise ToolkitError(f"runner.scheduler: cannot connect to the dask scheduler at {scheduler!r} "
-                               f"({type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]})") from None
-        echo(f"dask: connected to {scheduler} ({len(client.scheduler_info()['workers'])} workers)")
-    else:
-        # The scheduler's HTTP server always starts (health, metrics); with no address it takes port 8787
-        # and warns when another build on this machine has it. Any free port on loopback, no warning.
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
-                               **({"resources": {recipe.runner.gpu_resource: 1}} if recipe.runner.gpu_resource else {}))
-        client = Client(cluster)
-    try:
-        qname = f"toolkit-progress-{uuid.uuid4().hex[:8]}"
-        queue = Queue(qname, client=client)
-        for t in tasks:
-            t.progress_queue = qname
-        futures = {_submit(client, t, recipe): t for t in tasks}
-        pending = set(futures)
-        failed = []
-        while pending:
-            try:
-                res = wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
-                finished, pending = res.done, res.not_done
-            except Exception:  # noqa: BLE001 - timeout: nothing finished yet
-                finished = set()
-            _drain(queue, bars)
-            for f in finished:
-                if f.status == "finished":
-                    said(futures[f], f.result())
-                if f.status == "error":
-                    t = futures[f]
-                    exc = f.exception()
-                    failed.append({"shard": t.name, "error": f"{type(exc).__name__}: {exc}",
-                                   "traceback": "".join(traceback.format_tb(f.traceback(), limit=6))})
-        _drain(queue, bars)
-        return failed
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def _submit(client, t: ShardTask, recipe: Recipe):
-    """One task per shard, or, with `runner.gpu_resource`, three chained tasks of which only the model
-    stage asks for the resource; the future returned is the shard's last task (its marker)."""
-    tag = f"{t.name}-{uuid.uuid4().hex[:6]}"
-    kw = {"pure": False, "retries": recipe.runner.retries}
-    if not (recipe.runner.gpu_resource and recipe.fakes):
-        return client.submit(build_shard, t, key=f"shard-{tag}", **kw)
-    from .pipeline import model_stage, read_stage, write_stage
-
-    read = client.submit(read_stage, t, key=f"read-{tag}", **kw)
-    model = client.submit(model_stage, read, key=f"model-{tag}", resources={recipe.runner.gpu_resource: 1}, **kw)
-    return client.submit(write_stage, model, key=f"write-{tag}", **kw)
-
-
-def _drain(queue, bars) -> None:
-    try:
-        items = queue.get(batch=True)
-    except Exception:  # noqa: BLE001
-        return
-    for stage, n in items or []:
-        bars.update(stage, n)
+    r = ShardRecord.from_json(marker, t.name)
+    drops = ", ".join(f"{k} {v}" for k, v in sorted(r.dropped.items()))
+    return (f"shard {t.name}: {r.pairs}/{r.pairs_planned} pairs, {r.rows} rows"
+            f"{', dropped ' + drops if drops else ''} in {r.seconds:.1f} s"
+            f"{' (isolated retry)' if r.isolated else ''}")

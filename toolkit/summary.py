@@ -1,15 +1,19 @@
 """The build summary: what was built, what was dropped and why, and how to load it.
 
-Computed only from the shard markers on disk (plus the plan), so a resumed build reports the whole
-dataset, not just the shards of the last run.
+Computed only from the shard records on disk (store/shard_record.py, plus the plan), so a resumed build
+reports the whole dataset, not just the shards of the last run.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from .drops import table as drop_table
+from .store.shard_record import ShardRecord
 
-def summarize(recipe, plan, markers: list[dict], failed: list[dict], wall_s: float, output: str) -> dict:
+
+def summarize(recipe, plan, records: list[ShardRecord], failed: list[dict], wall_s: float, output: str) -> dict:
+    """The sum of the shard records (plus the plan's listing drops): nothing is counted twice or guessed."""
     per_split_pairs: Counter = Counter()
     per_split_rows: Counter = Counter()
     per_split_bytes: Counter = Counter()
@@ -21,24 +25,26 @@ def summarize(recipe, plan, markers: list[dict], failed: list[dict], wall_s: flo
     drop_log: list[dict] = []
     captioner: dict | None = None
     caption_counters: Counter = Counter()
-    for m in markers:
-        per_split_pairs[m["split"]] += m["pairs"]
-        per_split_rows[m["split"]] += m["rows"]
-        per_split_bytes[m["split"]] += m["bytes"]
-        per_source.update(m["per_source"])
-        per_augment.update(m["per_augment"])
-        dropped.update(m["dropped"])
-        drop_log.extend(m.get("drop_log", []))
-        for name, g in m.get("generators", {}).items():
+    stage_seconds: Counter = Counter()
+    for r in records:
+        per_split_pairs[r.split] += r.pairs
+        per_split_rows[r.split] += r.rows
+        per_split_bytes[r.split] += r.bytes
+        per_source.update(r.per_source)
+        per_augment.update(r.per_augment)
+        dropped.update(r.dropped)
+        drop_log.extend(r.drop_log)
+        stage_seconds.update(r.stage_seconds)
+        for name, g in r.generators.items():
             generators[name] = g["provenance"]
             gen_counters.setdefault(name, Counter()).update(g.get("counters", {}))
-        if "captioner" in m:
-            captioner = m["captioner"]["provenance"]
-            caption_counters.update(m["captioner"].get("counters", {}))
+        if r.captioner is not None:
+            captioner = r.captioner["provenance"]
+            caption_counters.update(r.captioner.get("counters", {}))
     return {
         "name": recipe.name,
         "output": output,
-        "complete": not failed and len(markers) == len(plan.shards),
+        "complete": not failed and len(records) == len(plan.shards),
         "listed": plan.listed,
         "pairs_planned": sum(len(t.refs) for t in plan.shards),
         "pairs": sum(per_split_pairs.values()),
@@ -48,17 +54,20 @@ def summarize(recipe, plan, markers: list[dict], failed: list[dict], wall_s: flo
         "per_source": dict(per_source),
         "per_augment": dict(sorted(per_augment.items())),
         "dropped": dict(sorted(dropped.items())),
+        "drop_reasons": drop_table(dict(dropped)),  # with what each reason means (toolkit/drops.py)
+        "drops_files": sorted(r.drops_file for r in records if r.drops_file),
         "skipped": dict(sorted(plan.skipped.items())),  # not reals (e.g. shader programs that failed)
         "drop_log": drop_log[:1000],
         "generators": generators,
         "generator_counters": {k: dict(v) for k, v in gen_counters.items()},
         "captioner": captioner,
         "captioner_counters": dict(caption_counters),
-        "devices": sorted({str(m.get("device")) for m in markers}),  # more than one: float paths differ
+        "devices": sorted({str(r.device) for r in records}),  # more than one: float paths differ
         "shards": len(plan.shards),
         "failed_shards": failed,
         "wall_s": round(wall_s, 2),
-        "shard_seconds": round(sum(m.get("seconds", 0) for m in markers), 2),
+        "shard_seconds": round(sum(r.seconds for r in records), 2),
+        "stage_seconds": {k: round(v, 2) for k, v in sorted(stage_seconds.items())},
     }
 
 

@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .store.atomic import Output
+from .store.shard_record import BadRecord, ShardRecord
 from .store.build_dir import BadFile, open_build, plan_fingerprint, read_file, read_json, read_parquet
 from .store.build_dir import read_yaml_mapping
 from .store.layout import BUILD_FILE, CARD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, marker_file, shard_file
@@ -35,7 +36,7 @@ from .store.manifest import MANIFEST_FILE
 _ROW_COLUMNS = ["image", "label", "pair_id", "source", "width", "height", "format", "augment"]
 _QUICK_COLUMNS = ["pair_id", "source"]  # --quick: counts and ownership only, no image bytes
 _PLAN_COLUMNS = ["pair_id", "split", "shard"]
-_MARKER_KEYS = ("file", "sha256", "rows", "pairs", "pairs_planned")
+_DROP_COLUMNS = ["pair_id", "origin", "reason", "detail"]
 
 
 @dataclass
@@ -123,19 +124,31 @@ def _plan(out) -> tuple[dict[str, list[str]], dict[str, str]]:
     return planned, split_of
 
 
-def _marker(out, mrel: str) -> dict:
-    marker = read_json(out, mrel, keys=_MARKER_KEYS)
-    bad = [k for k in ("rows", "pairs", "pairs_planned") if not _is_int(marker[k])]
-    if not (marker["file"] is None or isinstance(marker["file"], str)):
-        bad.append("file")
-    if not (marker["sha256"] is None or isinstance(marker["sha256"], str)):
-        bad.append("sha256")
-    dropped = marker.get("dropped", {})
-    if not isinstance(dropped, dict) or not all(_is_int(v) for v in dropped.values()):
-        bad.append("dropped")
-    if bad:
-        raise BadFile(f"{mrel}: wrong type for key(s) {', '.join(bad)}")
-    return marker
+def _marker(out, mrel: str) -> ShardRecord:
+    """The shard's typed record (store/shard_record.py), or BadFile naming the file."""
+    try:
+        return ShardRecord.from_json(read_json(out, mrel), mrel)
+    except BadRecord as e:
+        raise BadFile(str(e)) from None
+
+
+def _check_drops(out, rep: "Report", shard: str, marker: ShardRecord, ids: list[str]) -> None:
+    """Every dropped pair of the shard is in its drops file, once, and was planned in this shard."""
+    if marker.drops_file is None:
+        return
+    try:
+        table = read_parquet(marker.drops_file, read_file(out, marker.drops_file), columns=_DROP_COLUMNS,
+                             require=_DROP_COLUMNS)
+    except BadFile as e:
+        rep.problems.append(str(e))
+        return
+    pids = table.column("pair_id").to_pylist()
+    reasons = Counter(table.column("reason").to_pylist())
+    if dict(reasons) != marker.dropped:
+        rep.problems.append(f"{marker.drops_file}: drops by reason {dict(reasons)}, marker says {marker.dropped}")
+    stray = set(pids) - set(ids)
+    if stray or len(set(pids)) != len(pids):
+        rep.problems.append(f"{marker.drops_file}: pairs not planned in shard {shard} or listed twice")
 
 
 def _check(out, rep: Report, contract: bool) -> None:
@@ -174,15 +187,16 @@ def _check(out, rep: Report, contract: bool) -> None:
         except BadFile as e:
             rep.problems.append(str(e))
             continue
-        dropped = sum(marker.get("dropped", {}).values())
+        dropped = marker.dropped_pairs
         rep.dropped += dropped
-        if marker["pairs_planned"] != len(ids) or marker["pairs"] + dropped != len(ids):
+        _check_drops(out, rep, shard, marker, ids)
+        if marker.pairs_planned != len(ids) or marker.pairs + dropped != len(ids):
             rep.problems.append(f"shard {shard}: {len(ids)} pairs planned but marker says "
-                                f"{marker['pairs']} built + {dropped} dropped")
-        rel = marker["file"]
+                                f"{marker.pairs} built + {dropped} dropped")
+        rel = marker.file
         if rel is None:
-            if marker["rows"]:
-                rep.problems.append(f"shard {shard}: marker has {marker['rows']} rows but names no file")
+            if marker.rows:
+                rep.problems.append(f"shard {shard}: marker has {marker.rows} rows but names no file")
             continue
         want = shard_file(split, int(index), totals[shard])
         if rel != want:
@@ -190,7 +204,7 @@ def _check(out, rep: Report, contract: bool) -> None:
             continue
         claimed.add(rel)
         rep.files.append(rel)
-        marker_rows += marker["rows"]
+        marker_rows += marker.rows
         if not out.exists(rel):
             rep.problems.append(f"{rel}: missing (shard {shard} is marked complete)")
             continue
@@ -200,7 +214,7 @@ def _check(out, rep: Report, contract: bool) -> None:
             rep.problems.append(str(e))
             continue
         digests[rel] = hashlib.sha256(blob).hexdigest()
-        if digests[rel] != marker["sha256"]:
+        if digests[rel] != marker.sha256:
             rep.problems.append(f"{rel}: sha256 differs from its completion marker (corrupted or replaced)")
             continue
         try:
@@ -210,8 +224,8 @@ def _check(out, rep: Report, contract: bool) -> None:
             rep.problems.append(str(e))
             continue
         del blob
-        if table.num_rows != marker["rows"]:
-            rep.problems.append(f"{rel}: {table.num_rows} rows, marker says {marker['rows']}")
+        if table.num_rows != marker.rows:
+            rep.problems.append(f"{rel}: {table.num_rows} rows, marker says {marker.rows}")
         rep.rows += table.num_rows
         rows = table.to_pylist()
         del table
@@ -227,7 +241,7 @@ def _check(out, rep: Report, contract: bool) -> None:
     _check_manifest(out, rep, digests)
 
 
-def _check_rows(rep: Report, rel: str, shard: str, rows: list[dict], marker: dict, owner: dict,
+def _check_rows(rep: Report, rel: str, shard: str, rows: list[dict], marker: ShardRecord, owner: dict,
                 split_of: dict, generators: list[str] | None) -> None:
     from .contract import group_pairs, pair_problems
 
@@ -237,8 +251,8 @@ def _check_rows(rep: Report, rel: str, shard: str, rows: list[dict], marker: dic
             rep.problems.append(f"{rel}: pair {pid} has {n} rows from {src}")
     pairs = group_pairs(rows)
     rep.pairs += len(pairs)
-    if len(pairs) != marker["pairs"]:
-        rep.problems.append(f"{rel}: {len(pairs)} pairs, marker says {marker['pairs']}")
+    if len(pairs) != marker.pairs:
+        rep.problems.append(f"{rel}: {len(pairs)} pairs, marker says {marker.pairs}")
     for pid, members in pairs.items():
         if owner.get(pid) != shard:
             where = f"planned in shard {owner[pid]}" if pid in owner else "not in the plan"

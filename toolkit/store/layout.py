@@ -5,7 +5,8 @@
     OUT/data/<split>-NNNNN-of-MMMMM.parquet the rows (Hugging Face naming)
     OUT/meta/build.json                    recipe hash, shard plan, versions
     OUT/meta/plan.parquet                  every planned pair: pair_id, split, shard, origin
-    OUT/meta/shards/<split>-NNNNN.json     completion marker of one shard: counts, drops, sha256
+    OUT/meta/shards/<split>-NNNNN.json     completion record of one shard (store/shard_record.py)
+    OUT/meta/drops/<split>-NNNNN.parquet   every dropped pair of that shard: pair_id, origin, reason, detail
     OUT/meta/summary.json                  the build summary
     OUT/_tmp/                              files being written; renamed into place when complete
 
@@ -21,6 +22,10 @@ def shard_file(split: str, index: int, total: int) -> str:
 
 def marker_file(split: str, index: int) -> str:
     return f"meta/shards/{split}-{index:05d}.json"
+
+
+def drops_file(split: str, index: int) -> str:
+    return f"meta/drops/{split}-{index:05d}.parquet"
 
 
 BUILD_FILE = "meta/build.json"

@@ -1,0 +1,158 @@
+"""Executors: where shard tasks run. The runner hands one a list of tasks and gets back the failures;
+it does not know whether they ran in-process, on a local cluster or on a remote one.
+
+- `Synchronous`: in this process, one shard after another (debugging, tests, `runner.scheduler:
+  synchronous`); a failed shard is retried `runner.retries` times.
+- `Dask`: a `LocalCluster` started for the build (default: one single-threaded worker process per
+  core, or one per GPU), or any `dask.distributed` scheduler address. Tasks are submitted with
+  `pure=False` and a unique key, retried `runner.retries` times by dask; a worker that dies has its
+  task moved by the scheduler. With `runner.gpu_resource`, a shard is three chained tasks and only the
+  model stage asks for the resource.
+
+Both report progress through `progress.update(stage, n)` and each finished shard's record through
+`done(task, record)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+import uuid
+from typing import Callable
+
+from .errors import ToolkitError
+from .pipeline import ShardTask, build_shard
+from .recipe import Recipe
+
+Done = Callable[[ShardTask, dict], None]
+
+
+class Executor:
+    name = "executor"
+
+    def run(self, tasks: list[ShardTask], progress, done: Done) -> list[dict]:
+        """Run every task; return one {shard, error, traceback} per shard that failed for good."""
+        raise NotImplementedError
+
+
+def executor_for(scheduler: str | None, recipe: Recipe, echo) -> "Executor":
+    if scheduler == "synchronous":
+        return Synchronous(recipe)
+    return Dask(recipe, scheduler, echo)
+
+
+def workers_and_threads(recipe: Recipe) -> tuple[int, int]:
+    """Local worker processes and torch threads per worker: fixed by the machine and the recipe, never
+    by the number of pending shards, so a resumed build is byte-identical to an uninterrupted one."""
+    cores = os.cpu_count() or 1
+    if recipe.runner.device.startswith("cuda"):
+        workers = recipe.runner.workers or 1
+    else:
+        workers = recipe.runner.workers or cores
+    return workers, max(1, cores // workers)
+
+
+class Synchronous(Executor):
+    name = "synchronous"
+
+    def __init__(self, recipe: Recipe):
+        self.recipe = recipe
+
+    def run(self, tasks, progress, done) -> list[dict]:
+        failed = []
+        for t in tasks:
+            for attempt in range(self.recipe.runner.retries + 1):
+                try:
+                    done(t, build_shard(t, report=progress.update))
+                    break
+                except Exception as e:  # noqa: BLE001 - report and carry on with the other shards
+                    if attempt == self.recipe.runner.retries:
+                        failed.append({"shard": t.name, "error": f"{type(e).__name__}: {e}",
+                                       "traceback": traceback.format_exc(limit=6)})
+        return failed
+
+
+class Dask(Executor):
+    name = "dask"
+
+    def __init__(self, recipe: Recipe, address: str | None, echo):
+        self.recipe, self.address, self.echo = recipe, address, echo
+
+    def _connect(self):
+        from distributed import Client, LocalCluster
+
+        if self.address:
+            try:
+                client = Client(self.address)  # distributed.comm.timeouts.connect (30 s by default)
+            except (OSError, TimeoutError, ValueError, TypeError) as e:
+                raise ToolkitError(f"runner.scheduler: cannot connect to the dask scheduler at {self.address!r} "
+                                   f"({type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]})") from None
+            self.echo(f"dask: connected to {self.address} ({len(client.scheduler_info()['workers'])} workers)")
+            return client, None
+        workers, _ = workers_and_threads(self.recipe)
+        gpu = self.recipe.runner.gpu_resource
+        # The scheduler's HTTP server always starts (health, metrics); with no address it takes port 8787
+        # and warns when another build on this machine has it. Any free port on loopback, no warning.
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+                               **({"resources": {gpu: 1}} if gpu else {}))
+        return Client(cluster), cluster
+
+    def run(self, tasks, progress, done) -> list[dict]:
+        from distributed import Queue, wait
+
+        client, cluster = self._connect()
+        try:
+            qname = f"toolkit-progress-{uuid.uuid4().hex[:8]}"
+            queue = Queue(qname, client=client)
+            for t in tasks:
+                t.progress_queue = qname
+            futures = {self._submit(client, t): t for t in tasks}
+            pending = set(futures)
+            failed = []
+            while pending:
+                try:
+                    res = wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
+                    finished, pending = res.done, res.not_done
+                except Exception:  # noqa: BLE001 - timeout: nothing finished yet
+                    finished = set()
+                _drain(queue, progress)
+                for f in finished:
+                    if f.status == "finished":
+                        done(futures[f], f.result())
+                    elif f.status == "error":
+                        t = futures[f]
+                        exc = f.exception()
+                        failed.append({"shard": t.name, "error": f"{type(exc).__name__}: {exc}",
+                                       "traceback": "".join(traceback.format_tb(f.traceback(), limit=6))})
+            _drain(queue, progress)
+            return failed
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+    def _submit(self, client, t: ShardTask):
+        """One task per shard, or, with `runner.gpu_resource`, three chained tasks of which only the model
+        stage asks for the resource; the future returned is the shard's last task (its record)."""
+        recipe = self.recipe
+        tag = f"{t.name}-{uuid.uuid4().hex[:6]}"
+        kw = {"pure": False, "retries": recipe.runner.retries}
+        if not (recipe.runner.gpu_resource and recipe.fakes):
+            return client.submit(build_shard, t, key=f"shard-{tag}", **kw)
+        from .pipeline import model_stage, read_stage, write_stage
+
+        read = client.submit(read_stage, t, key=f"read-{tag}", **kw)
+        model = client.submit(model_stage, read, key=f"model-{tag}", resources={recipe.runner.gpu_resource: 1}, **kw)
+        return client.submit(write_stage, model, key=f"write-{tag}", **kw)
+
+
+def _drain(queue, progress) -> None:
+    try:
+        items = queue.get(batch=True)
+    except Exception:  # noqa: BLE001
+        return
+    for stage, n in items or []:
+        progress.update(stage, n)
+
