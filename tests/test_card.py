@@ -131,13 +131,18 @@ def test_figures_are_fast(built, tmp_path_factory, tmp_path):
 
 
 def test_laion_reals_are_marked_unknown_rights_research_only():
-    lic = license_info({"kind": "laion", "url_list": "x.parquet"})
-    assert lic["license"] == "other" and lic["research_only"]
+    """Each source states its own licence in describe(); the card only renders it."""
+    from toolkit.sources.bundled import photos_license
+    from toolkit.sources.laion import LAION_LICENSE
+
+    lic = license_info({"kind": "laion", "url_list": "x.parquet", "license": LAION_LICENSE})
+    assert lic["license"] == "other" and lic["research_only"] and lic["license_name"].startswith("laion")
     assert "unknown" in lic["summary"].lower() and "research" in lic["summary"].lower()
     assert lic["license_name"] and lic["license_link"]
-    bundled = license_info({"kind": "bundled", "photos": {"coffee": "coffee.png", "chelsea": "chelsea.png"}})
+    bundled = license_info({"kind": "bundled", "license": photos_license(["chelsea.png", "coffee.png"], "skimage")})
     assert not bundled["research_only"] and "CC0" in bundled["text"]
-    assert license_info({"kind": "folder"})["research_only"]
+    assert photos_license(["motorcycle_left.png"], "skimage")["research_only"]
+    assert license_info({"kind": "folder"})["research_only"]  # a source that says nothing: unknown rights
 
 
 def test_validation_catches_a_wrong_card(built):

@@ -99,5 +99,44 @@ class BundledSource(Source):
     def describe(self) -> dict:
         import skimage
 
-        return {"kind": self.kind, "package": f"scikit-image {skimage.__version__}",
-                "photos": {n: PHOTOS[n][0] for n in self.cfg.photos}}
+        photos = {n: PHOTOS[n][0] for n in self.cfg.photos}
+        package = f"scikit-image {skimage.__version__}"
+        names = ", ".join(f"`{f}`" for f in photos.values())
+        return {"kind": self.kind, "package": package, "photos": photos,
+                "card_reals": f": random crops of the photographs that ship with {package} ({names})",
+                "card_limitations": (f"- **Demo content.** The reals are crops of {len(photos)} photographs; crops "
+                                     "overlap, so train and test share content. This dataset demonstrates the "
+                                     "pipeline; it is not a benchmark.\n"),
+                "license": photos_license(sorted(set(photos.values())), package)}
+
+
+# scikit-image's bundled photographs: (licence, who/where), from skimage.data's docstrings.
+SKIMAGE_PHOTOS = {
+    "astronaut.png": ("public domain", "NASA Great Images database (Eileen Collins), no known copyright restrictions"),
+    "coffee.png": ("CC0", "Rachel Michetti, courtesy of Pikolo Espresso Bar"),
+    "chelsea.png": ("CC0", "Stefan van der Walt"),
+    "rocket.jpg": ("public domain", "SpaceX, launch of DSCOVR on Falcon 9, released into the public domain"),
+    "motorcycle_left.png": ("no licence stated (research use)",
+                            "Middlebury 2014 stereo benchmark (Scharstein et al., GCPR 2014), down-sampled "
+                            "by scikit-image; cite the benchmark"),
+    "hubble_deep_field.jpg": ("public domain", "NASA / Hubble, may be freely used in the public domain"),
+}
+
+
+def photos_license(files: list[str], package: str) -> dict:
+    """Each photograph keeps its own licence; any without a stated one makes the set research-only."""
+    rows = [(f, *SKIMAGE_PHOTOS.get(f, ("unknown", "scikit-image data"))) for f in files]
+    restricted = [f for f, lic, _ in rows if lic not in ("public domain", "CC0")]
+    table = "\n".join(f"| `{f}` | {lic} | {who} |" for f, lic, who in rows)
+    return {
+        "license": "other",
+        "license_name": "scikit-image-sample-photographs",
+        "research_only": bool(restricted),
+        "summary": ("The reals are crops of photographs bundled with scikit-image; each keeps its own "
+                    "licence (below)." + (" Crops of " + ", ".join(f"`{f}`" for f in restricted) +
+                                          " carry no stated licence: research use only." if restricted else "")),
+        "text": ("Every real is a crop of one of these photographs, shipped with scikit-image "
+                 f"({package}); every fake is derived from one real, and is "
+                 "covered by the same terms as far as the generator's licence allows.\n\n"
+                 "| photograph | licence | credit |\n|---|---|---|\n" + table + "\n"),
+    }

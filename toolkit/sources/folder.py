@@ -144,7 +144,7 @@ class FolderSource(Source):
             raise DropSample("read_error", f"{ref.origin}: {e}") from None
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "path": self.cfg.path}
+        return {"kind": self.kind, "path": self.cfg.path, "card_reals": f": `{self.cfg.path}`"}
 
 
 def _jsonl_rows(path: str, text: str) -> list[tuple[int, dict]]:

@@ -484,6 +484,25 @@ def describe_bytes(data: bytes) -> dict:
             "jpeg_quality": q["quality"] if q else None, "jpeg_quality_exact": q["exact"] if q else None}
 
 
+# What a card may claim about LAION reals: the rights belong to each image's owner, unknown.
+LAION_LICENSE = {
+    "license": "other",
+    "license_name": "laion-derived-unknown-rights-research-only",
+    "research_only": True,
+    "summary": ("The reals were downloaded from the URLs of a LAION-style list. The rights to each "
+                "image belong to its owner and are **unknown** (LAION distributes links, not licences). "
+                "This dataset is provided **for research only**."),
+    "text": ("The real images were downloaded from third-party web servers listed in a LAION-style URL "
+             "list (LAION publishes URLs and captions under CC-BY 4.0; it grants no rights to the images "
+             "behind them). The copyright and any other rights to each image, and to each fake derived "
+             "from it, remain with the image's owner and are unknown per image.\n\n"
+             "Use is restricted to non-commercial scientific research on the detection of AI-generated "
+             "images. Do not redistribute the images outside that purpose. A rights holder who wants an "
+             "image removed can ask the publisher of this repository; every row's `origin` column holds "
+             "the URL it came from, so an image can be found and removed.\n"),
+}
+
+
 # ------------------------------------------------------------------------------------------------
 # the source
 
@@ -549,7 +568,14 @@ class LaionSource(Source):
                 "filters": {"min_width": self._min("width"), "min_height": self._min("height"),
                             "max_aspect_ratio": c.max_aspect_ratio, "max_punsafe": c.max_punsafe,
                             "max_pwatermark": c.max_pwatermark},
-                "downloader": f"img2dataset {i2d} (no resize, no re-encode)", "stats": STATS_FILE}
+                "downloader": f"img2dataset {i2d} (no resize, no re-encode)", "stats": STATS_FILE,
+                "card_reals": (f": the URL list `{c.url_list}` (columns `{c.url_col}`, `{c.caption_col}`), "
+                               f"downloaded by img2dataset {i2d} (no resize, no re-encode)"),
+                "card_limitations": (
+                    "- **Web content.** The reals inherit LAION's biases (English captions, web-photography "
+                    "styles, over-represented\n  subjects, watermarks, possibly unsafe content that the filters "
+                    "above did not remove). Links rot: rebuilding\n  from the same URL list gives fewer pairs.\n"),
+                "license": LAION_LICENSE}
 
     # --- the listing ------------------------------------------------------------------------------
 
