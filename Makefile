@@ -29,6 +29,7 @@ demo: setup
 	$(BIN)/toolkit make recipes/demo.yaml
 
 test: setup sysdeps-test
+	$(BIN)/ruff check toolkit tests scripts benchmarks examples
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -68,7 +68,7 @@ def main() -> None:
             per_family[p.family].append(dt)
             if dt > worst.get(p.family, ("", 0.0))[1]:
                 worst[p.family] = (p.name, dt)
-    print(f"\n| family | programs | frames/s | mean ms/frame | slowest program (ms) |")
+    print("\n| family | programs | frames/s | mean ms/frame | slowest program (ms) |")
     print("|---|---:|---:|---:|---|")
     total = []
     for fam in sorted(per_family):

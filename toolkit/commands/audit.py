@@ -39,7 +39,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..audit.report import DIR, write_report
+    from ..audit.report import write_report
     from ..audit.run import run_audit
 
     if not 0.5 <= args.threshold <= 1.0:

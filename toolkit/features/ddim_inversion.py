@@ -81,9 +81,9 @@ class DDIMInverter:
         self.inverse = DDIMInverseScheduler.from_config(pipe.scheduler.config)
         self.forward = DDIMScheduler.from_config(pipe.scheduler.config)
         self.scale = float(pipe.vae.config.scaling_factor)
-        from ..generators.text2image import _weights_hash
+        from ..generators.text2image import pipeline_weights_sha256
 
-        self.weights_sha256 = _weights_hash(pipe)
+        self.weights_sha256 = pipeline_weights_sha256(pipe)
 
     def params(self) -> dict:
         c = self.cfg

@@ -111,7 +111,7 @@ class Text2Image(Generator):
 
             cls_name, extra = SCHEDULERS[cfg.scheduler]
             pipe.scheduler = getattr(diffusers, cls_name).from_config(pipe.scheduler.config, **extra)
-        self.weights_sha256 = _weights_hash(pipe)
+        self.weights_sha256 = pipeline_weights_sha256(pipe)
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe.to(device)
         if cfg.compile:
@@ -207,7 +207,7 @@ class Text2Image(Generator):
         return Fake(arr, {**fake.provenance, "fit": fit})
 
 
-def _weights_hash(pipe) -> str:
+def pipeline_weights_sha256(pipe) -> str:
     import hashlib
 
     h = hashlib.sha256()

@@ -1,7 +1,7 @@
 """Stage a build for publishing: a folder holding exactly what the dataset repo must hold.
 
 Why a staged copy rather than pushing OUT with include/exclude patterns: the file set is decided once
-(`store.manifest.check_build`, which first refuses any build `toolkit verify --quick` fails: README.md,
+(`check_build`, which first refuses any build `toolkit verify --quick` fails: README.md,
 recipe.yaml, the planned shards, meta/** but not a meta/manifest.json, which is always written afresh;
 never `_tmp/`, the LAION download cache `_reals/` or stray files), the card is re-rendered for its target (the load
 snippet names the repo or URL it will be loaded from) and validated against that exact file set, and
@@ -24,7 +24,7 @@ from ..card import load_build, render_card, validate_card
 from ..errors import ToolkitError
 from ..store.build_dir import open_build
 from ..store.layout import CARD_FILE
-from ..store.manifest import MANIFEST_FILE, build_manifest, check_build, manifest_bytes
+from ..store.manifest import MANIFEST_FILE, build_manifest, manifest_bytes, publishable_files
 
 STAGE_DIR = "_push"
 
@@ -101,3 +101,20 @@ def describe_files(staged: Staged, limit: int | None = None) -> list[str]:
     if limit is not None and len(lines) > limit:
         lines = lines[:limit] + [f"  ... and {len(lines) - limit} more"]
     return lines
+
+
+def check_build(out) -> list[str]:
+    """Return the publishable files of a complete, intact build, or raise one ToolkitError naming its problems.
+
+    The checks are `toolkit verify --quick`'s (toolkit/verify.py), run here as they are, so that nothing
+    `verify --quick` would fail is ever published: missing or damaged side files (a truncated plan, a marker
+    that is not JSON), a planned shard without its marker or parquet, a parquet whose sha256 is not its
+    marker's, a stray file in data/, a summary that recorded failed shards or predates the plan, a
+    damaged meta/manifest.json. The dataset card (README.md) is required too."""
+    from ..verify import verify
+
+    rep = verify(out, contract=False)
+    if not rep.ok:
+        raise ToolkitError(f"{out.url}: incomplete or damaged build, refusing to publish "
+                           f"(`toolkit verify --quick` finds {len(rep.problems)} problem(s)): {rep.one_line()}")
+    return publishable_files(out, rep.files)

@@ -618,7 +618,7 @@ class LaionSource(Source):
 
     def _download(self, todo: pa.Table) -> dict[str, dict]:
         """Run img2dataset (resumably) over `todo` and index its shards; returns per-shard stats."""
-        store, cfg = self.store, self.cfg
+        store = self.store
         fingerprint = self._fingerprint(todo)
         shards = self._shard_names(todo.num_rows)
         state = store.read_json("state.json") if store.exists("state.json") else None

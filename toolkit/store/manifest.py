@@ -7,7 +7,7 @@ is fixed here, once, for every kind of push (Hub, S3, any fsspec URL) and for a 
     README.md, recipe.yaml, data/<split>-NNNNN-of-MMMMM.parquet (exactly the shards the plan names),
     meta/** (summary, build record, shard markers, figures, stage results; no `_`-prefixed folder)
 
-`check_build` refuses an incomplete, inconsistent or damaged build before anything is copied, by running
+`publish.stage.check_build` refuses an incomplete, inconsistent or damaged build before anything is copied, by running
 `toolkit verify --quick` (toolkit/verify.py): a damaged side file (truncated plan or marker, recipe that
 is not a mapping), a shard of the plan without its marker or its parquet, a parquet whose sha256 is not
 the one its marker recorded, a parquet in data/ that the plan does not name (a `data/<split>-*` pattern
@@ -71,23 +71,6 @@ def data_files(out: Output) -> list[str]:
             if rel:
                 files.append(rel)
     return files
-
-
-def check_build(out: Output) -> list[str]:
-    """Return the publishable files of a complete, intact build, or raise one ToolkitError naming its problems.
-
-    The checks are `toolkit verify --quick`'s (toolkit/verify.py), run here as they are, so that nothing
-    `verify --quick` would fail is ever published: missing or damaged side files (a truncated plan, a marker
-    that is not JSON), a planned shard without its marker or parquet, a parquet whose sha256 is not its
-    marker's, a stray file in data/, a summary that recorded failed shards or predates the plan, a
-    damaged meta/manifest.json. The dataset card (README.md) is required too."""
-    from ..verify import verify
-
-    rep = verify(out, contract=False)
-    if not rep.ok:
-        raise ToolkitError(f"{out.url}: incomplete or damaged build, refusing to publish "
-                           f"(`toolkit verify --quick` finds {len(rep.problems)} problem(s)): {rep.one_line()}")
-    return publishable_files(out, rep.files)
 
 
 def publishable_files(out: Output, planned: list[str] | None = None) -> list[str]:
