@@ -10,13 +10,19 @@ import pytest
 import yaml
 
 from invariants import check_alignment, load
-from tiny_sd import build_tiny_sd
+from tiny_sd import build_tiny_blip2, build_tiny_sd
 from toolkit.features.ddim_inversion import DDIMInversionConfig, DDIMInverter, decode_png, latent_array
 
 
 @pytest.fixture(scope="module")
 def tiny_sd(tmp_path_factory) -> str:
     return build_tiny_sd(tmp_path_factory.mktemp("sd") / "tiny-sd")
+
+
+@pytest.fixture(scope="module")
+def tiny_blip2(tmp_path_factory) -> str:
+    """A tiny BLIP-2 (the paper's captioner family), for `caption: captioner`, the default."""
+    return build_tiny_blip2(tmp_path_factory.mktemp("blip2") / "tiny-blip2")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +67,7 @@ def roundtrip_error(inv: DDIMInverter, img, caption_inv, caption_rec, steps) -> 
 
 
 def test_inversion_then_reconstruction_returns_the_input(smooth_sd):
-    inv = DDIMInverter(DDIMInversionConfig(model=smooth_sd, resolution=None, steps=50), "cpu")
+    inv = DDIMInverter(DDIMInversionConfig(model=smooth_sd, resolution=None, steps=50, caption="row"), "cpu")
     img, cap = image(1), "a red car on a road"
     errs = {
         "right_caption_50": roundtrip_error(inv, img, cap, cap, 50),
@@ -89,10 +95,21 @@ def test_inversion_then_reconstruction_returns_the_input(smooth_sd):
 
 
 def test_resolution_resizes_for_the_model_and_back(tiny_sd):
-    inv = DDIMInverter(DDIMInversionConfig(model=tiny_sd, resolution=32, steps=2), "cpu")
+    inv = DDIMInverter(DDIMInversionConfig(model=tiny_sd, resolution=32, steps=2, caption="row"), "cpu")
     rec = inv([image(2, 48)], [None])[0]
     assert rec["latent"].shape == (4, 4, 4) and rec["reconstruction"].shape == (48, 48, 3)
     assert rec["caption_used"] == ""
+
+
+def test_caption_used_is_what_the_text_encoder_saw(tiny_sd):
+    """A prompt longer than CLIP's 77-token window is cut by encode_prompt: caption_used says so."""
+    inv = DDIMInverter(DDIMInversionConfig(model=tiny_sd, resolution=32, steps=1, caption="row"), "cpu")
+    long = "a red car on a road " * 6  # the tiny tokenizer is ~one token per character: 84 tokens > 77
+    short, cut = inv([image(1, 32), image(2, 32)], ["  a cat ", long])
+    assert short["caption_used"] == "a cat"
+    assert long.startswith(cut["caption_used"]) and len(cut["caption_used"]) < len(long.strip())
+    ids = inv.pipe.tokenizer(cut["caption_used"]).input_ids
+    assert len(ids) <= 77
 
 
 def write_recipe(tmp_path, data: dict) -> str:
@@ -101,13 +118,17 @@ def write_recipe(tmp_path, data: dict) -> str:
     return str(p)
 
 
-def base_recipe(tiny_sd, tiny_vae, **over) -> dict:
+def base_recipe(tiny_sd, tiny_vae, blip2=None, **over) -> dict:
+    """With `blip2` the features caption every row with it (the default, `caption: captioner`);
+    without, they use the rows' own captions (`caption: row`)."""
+    feat = {"kind": "ddim_inversion", "model": tiny_sd, "steps": 4, "resolution": None,
+            **({"caption_model": blip2} if blip2 else {"caption": "row"})}
     r = {
         "name": "fakeinv_test", "seed": 5,
         "reals": {"kind": "bundled", "count": 4},
         "image": {"size": 32, "min_size": 32},
         "fakes": [{"kind": "vae_roundtrip", "model": tiny_vae, "subfolder": None, "batch_size": 4}],
-        "features": [{"kind": "ddim_inversion", "model": tiny_sd, "steps": 4, "resolution": None}],
+        "features": [feat],
         "split": {"train": 0.5, "test": 0.5},
         "runner": {"shard_size": 2, "scheduler": "synchronous", "progress": False},
     }
@@ -115,8 +136,8 @@ def base_recipe(tiny_sd, tiny_vae, **over) -> dict:
     return r
 
 
-def test_build_writes_features_for_every_row_and_same_bytes_twice(cli, tmp_path, tiny_sd, tiny_vae):
-    recipe = write_recipe(tmp_path, base_recipe(tiny_sd, tiny_vae))
+def test_build_writes_features_for_every_row_and_same_bytes_twice(cli, tmp_path, tiny_sd, tiny_vae, tiny_blip2):
+    recipe = write_recipe(tmp_path, base_recipe(tiny_sd, tiny_vae, tiny_blip2))
     out = tmp_path / "out"
     code, stdout, err = cli("make", recipe, "--out", out)
     assert code == 0, (stdout, err)
@@ -138,8 +159,15 @@ def test_build_writes_features_for_every_row_and_same_bytes_twice(cli, tmp_path,
         assert decode_png(f["noise_map"]).shape == decode_png(f["reconstruction"]).shape == (32, 32, 3)
         p = json.loads(f["params"])
         assert p["steps"] == 4 and p["guidance"] == 1.0 and p["model"] == tiny_sd
-        assert f["caption_used"] == rows[(f["pair_id"], f["source"])]["caption"]
+        assert p["caption"] == "captioner" and p["caption_model"] == tiny_blip2
         assert np.isfinite(f["latent_error"])
+    # every row, real and fake alike, was inverted with the captioner's caption of its own pixels
+    from toolkit.captioner import Captioner, CaptionerConfig
+
+    cap = Captioner(CaptionerConfig(model=tiny_blip2), "cpu")
+    for f in feats:
+        row = rows[(f["pair_id"], f["source"])]
+        assert f["caption_used"] == cap([decode_png(row["image"]["bytes"])])[0] != row["caption"]
     # the card declares the side files as their own config, and they load with one call
     import datasets
 
@@ -168,16 +196,48 @@ def test_features_enter_the_hash_only_when_present(tmp_path, tiny_sd, tiny_vae):
     h_feat = load_recipe(write_recipe(tmp_path, {**data, "features": feats})).content_hash()
     h_steps = load_recipe(write_recipe(tmp_path, {**data, "features": [{**feats[0], "steps": 9}]})).content_hash()
     assert h_none == h_null and len({h_none, h_feat, h_steps}) == 3
+    # the caption source is part of what is built
+    row, cap, cap2 = ({**feats[0], "caption": "row"}, {**feats[0], "caption": "captioner"},
+                      {**feats[0], "caption": "captioner", "caption_model": "x/y"})
+    hashes = {load_recipe(write_recipe(tmp_path, {**data, "features": [f]})).content_hash() for f in (row, cap, cap2)}
+    assert len(hashes) == 3
+
+
+def test_caption_source_changes_the_hash_of_recipes_with_features():
+    """Pinned: `caption:` came with a default (captioner) that differs from what the toolkit did before
+    (the row's caption), so a recipe with features gets a new hash, and an existing build of it is
+    refused on resume rather than finished with other prompts. Before: 2734f46a2a02cfcf."""
+    from pathlib import Path
+
+    from toolkit.recipe import load_recipe
+
+    path = Path(__file__).resolve().parents[1] / "recipes" / "fakeinversion.yaml"
+    r = load_recipe(path, ["reals.url_list=x.parquet"])
+    assert r.content_hash() != "2734f46a2a02cfcf"
 
 
 def test_bad_features_section_is_one_line(cli, tmp_path, tiny_sd, tiny_vae):
     for bad, needle in [([{"kind": "ddim_inverson"}], "did you mean 'ddim_inversion'"),
                         ([{"kind": "ddim_inversion", "stepz": 3}], "features[0].stepz: unknown key"),
                         ([{"kind": "ddim_inversion", "steps": 0}], "features[0].steps: must be at least 1"),
+                        ([{"kind": "ddim_inversion", "caption": "blip"}],
+                         "features[0].caption: must be captioner or row"),
+                        ([{"kind": "ddim_inversion", "caption_model": " "}],
+                         "features[0].caption_model: must be a non-empty"),
                         ({"kind": "ddim_inversion"}, "features: expected a list")]:
         code, _, err = cli("make", write_recipe(tmp_path, base_recipe(tiny_sd, tiny_vae, features=bad)),
                            "--out", tmp_path / "x", "--print-recipe")
         assert code == 2 and needle in err, err
+
+
+def test_a_caption_model_that_cannot_load_is_one_line(tmp_path, tiny_sd):
+    from toolkit.errors import ToolkitError
+    from toolkit.features.ddim_inversion import get_feature_captioner
+
+    cfg = DDIMInversionConfig(model=tiny_sd, caption_model=str(tmp_path / "nowhere"))
+    with pytest.raises(ToolkitError, match=r"^features \(ddim_inversion\): cannot load caption_model '.*nowhere'"):
+        get_feature_captioner(cfg, "cpu")
+    assert get_feature_captioner(DDIMInversionConfig(model=tiny_sd, caption="row"), "cpu") is None
 
 
 def test_fakeinversion_recipe_reads():
@@ -187,6 +247,7 @@ def test_fakeinversion_recipe_reads():
 
     r = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "fakeinversion.yaml", ["reals.url_list=x.parquet"])
     assert r.features[0].kind == "ddim_inversion" and r.features[0].steps == 50 and not r.augment.ops
+    assert r.features[0].caption == "captioner" and "blip2" in r.features[0].caption_model
 
 
 def test_a_failing_inversion_drops_only_its_pair(cli, tmp_path, tiny_sd, tiny_vae, monkeypatch):

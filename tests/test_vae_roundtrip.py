@@ -1,4 +1,5 @@
-"""The VAE round-trip generator on a tiny AutoencoderKL built in the test."""
+"""The VAE round-trip generator on a tiny AutoencoderKL built in the test (the other autoencoder
+families, `quantize` and the pixel equivalence with the paper's code: tests/test_autoencoders.py)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,8 @@ def test_provenance_names_model_and_weights(tiny_vae):
     g = make(tiny_vae)
     p = g.provenance()
     assert p["model"] == tiny_vae and len(p["weights_sha256"]) == 64 and p["downsampling"] == 8
+    assert p["class"] == "AutoencoderKL" and p["family_from"] == "config" and p["quantize"] == "round"
+    assert p["latent_scaling"].startswith("not applied")  # a round trip decodes the latent as encoded
     assert make(tiny_vae).provenance()["weights_sha256"] == p["weights_sha256"]
 
 

@@ -3,8 +3,13 @@
 For every row (the real and each of its fakes) we ask Stable Diffusion "which noise would you have
 started from to draw this image, given its caption?": the image is VAE-encoded (the posterior *mean*,
 so no sampling noise), then `DDIMInverseScheduler` walks the UNet's deterministic DDIM ODE backwards
-from t=0 to t=T conditioned on the row's caption (CLIP text embeddings of the pipeline's own text
-encoder; an empty prompt when the row has none). Two images come out of it:
+from t=0 to t=T conditioned on a caption (CLIP text embeddings of the pipeline's own text encoder).
+The caption (`caption:`) is, by default, the image's own caption by a captioning model (`captioner`:
+BLIP-2, `caption_model`, greedy, through toolkit/captioner.py), as the paper captions every image,
+real and fake alike: a text-to-image fake is then not inverted with its own generation prompt, which
+an unseen generator's image never comes with (a train/test mismatch). `row` uses the row's `caption`
+column instead (an empty prompt when it has none): the toolkit's behaviour before `caption:` existed.
+Two images come out of it:
 - the *noise map*: the inverted latent z_T decoded by the VAE (what the paper feeds its detector);
 - the *reconstruction*: z_T denoised again with DDIM (eta 0, same caption, same steps) and decoded.
 Images the model could have generated invert to plausible noise and reconstruct well; real photos
@@ -13,10 +18,11 @@ less so: the detector learns from that difference.
 Stored per row, in `OUT/features/ddim_inversion/<split>-NNNNN.parquet` (see features/__init__.py for why a side file):
 `latent` (z_T as float16 bytes, C order, shape `latent_shape` = [4, H/8, W/8]), `noise_map` and
 `reconstruction` (lossless PNG at the row's own size), `latent_error` (RMS of z_0 after the round
-trip vs the encoded z_0: how well the ODE was inverted) and the parameters (`params`, JSON).
+trip vs the encoded z_0: how well the ODE was inverted), `caption_used` (the prompt the text encoder
+saw, cut to its 77-token window when longer) and the parameters (`params`, JSON).
 
-Determinism: no random numbers at all (posterior mean, eta 0); rows are processed in the shard's
-fixed order in fixed batches, so a rebuild on the same device gives the same bytes.
+Determinism: no random numbers at all (posterior mean, eta 0, greedy captions); rows are processed
+in the shard's fixed order in fixed batches, so a rebuild on the same device gives the same bytes.
 Classifier-free guidance (`guidance` > 1) is available but makes inversion inexact (the paper's
 inversion uses the conditional prediction alone, guidance 1, our default).
 """
@@ -32,6 +38,8 @@ import numpy as np
 
 from .. import validation as v
 
+CAPTIONS = ("captioner", "row")  # the prompt of a row: a caption model's caption of its image | its caption
+
 
 @dataclass
 class DDIMInversionConfig:
@@ -41,8 +49,11 @@ class DDIMInversionConfig:
     steps: int = 50  # DDIM steps of the inversion and of the reconstruction
     guidance: float = 1.0  # classifier-free guidance; 1 = conditional prediction only (exact-ish inversion)
     resolution: Optional[int] = 512  # images are resized (bicubic) to this square for the model; null: own size
-    dtype: str = "float32"  # float32 | bfloat16 | float16 (GPU)
-    batch_size: int = 4
+    dtype: str = "float32"  # float32 | bfloat16 | float16 (GPU); the captioner's too
+    batch_size: int = 4  # images per UNet call (and per captioner call)
+    caption: str = "captioner"  # captioner: each row captioned by caption_model (the paper) | row: its caption column
+    caption_model: str = "Salesforce/blip2-opt-2.7b"  # BLIP-2 (or BLIP): hub id, local path or builtin:NAME
+    caption_revision: Optional[str] = None
 
     float16_needs_gpu = True  # (not a field) the recipe refuses dtype float16 with runner.device: cpu
 
@@ -55,6 +66,16 @@ class DDIMInversionConfig:
         v.multiple_of("resolution", self.resolution, 8, optional=True)
         v.dtype("dtype", self.dtype)
         v.at_least("batch_size", self.batch_size, 1)
+        v.one_of("caption", self.caption, CAPTIONS)
+        v.non_empty("caption_model", self.caption_model)
+        v.non_empty("caption_revision", self.caption_revision, optional=True)
+
+    def captioner_config(self):
+        """The captioner of `caption: captioner`, as toolkit/captioner.py runs it (greedy decoding)."""
+        from ..captioner import CaptionerConfig
+
+        return CaptionerConfig(model=self.caption_model, revision=self.caption_revision, mode="overwrite",
+                               batch_size=self.batch_size, dtype=self.dtype)
 
 
 _CACHE: dict = {}
@@ -90,7 +111,24 @@ class DDIMInverter:
         return {"kind": c.kind, "model": c.model, "revision": c.revision, "weights_sha256": self.weights_sha256,
                 "steps": c.steps, "guidance": c.guidance, "resolution": c.resolution, "dtype": c.dtype,
                 "inverse_scheduler": type(self.inverse).__name__, "scheduler": type(self.forward).__name__,
-                "vae_latent": "posterior_mean", "eta": 0.0}
+                "vae_latent": "posterior_mean", "eta": 0.0, **self.caption_params()}
+
+    def caption_params(self) -> dict:
+        c = self.cfg
+        if c.caption == "row":
+            return {"caption": "row"}
+        cap = c.captioner_config()
+        return {"caption": "captioner", "caption_model": c.caption_model, "caption_revision": c.caption_revision,
+                "caption_decoding": {"do_sample": False, "num_beams": 1, "max_new_tokens": cap.max_new_tokens},
+                "caption_on": "the row's aligned pixels at its own size"}
+
+    def prompt_seen(self, prompt: str) -> str:
+        """`prompt` as the text encoder sees it: cut to its window (BOS + max-2 tokens + EOS) when longer."""
+        tok = self.pipe.tokenizer
+        ids = tok(prompt, truncation=False, add_special_tokens=True, verbose=False).input_ids
+        if len(ids) <= tok.model_max_length:
+            return prompt
+        return tok.decode(ids[1 : tok.model_max_length - 1], skip_special_tokens=True)
 
     # --- pieces ------------------------------------------------------------------------------------
     def embed(self, prompts: list[str]):
@@ -140,8 +178,9 @@ class DDIMInverter:
 
     # --- one batch ---------------------------------------------------------------------------------
     def __call__(self, images: list[np.ndarray], captions: list[Optional[str]]) -> list[dict]:
-        """One record per image: latent (float16 array), noise_map / reconstruction (uint8 HxWx3 at the
-        image's own size), latent_error, caption_used."""
+        """One record per image, inverted with the given prompts (None: empty): latent (float16 array),
+        noise_map / reconstruction (uint8 HxWx3 at the image's own size), latent_error, caption_used
+        (the prompt as the text encoder saw it). Which prompts: `prompts_for` (the stage's choice)."""
         import torch
 
         sizes = [a.shape[:2] for a in images]
@@ -160,7 +199,7 @@ class DDIMInverter:
         for i, (h, w) in enumerate(sizes):
             out.append({"latent": np.ascontiguousarray(lat[i]), "noise_map": _resize_to(noise[i], h, w),
                         "reconstruction": _resize_to(recon[i], h, w), "latent_error": float(err[i]),
-                        "caption_used": prompts[i]})
+                        "caption_used": self.prompt_seen(prompts[i])})
         return out
 
 
@@ -191,6 +230,29 @@ def get_inverter(cfg: DDIMInversionConfig, device: str) -> DDIMInverter:
     key = (json.dumps(asdict(cfg), sort_keys=True), device)
     return load_once(_CACHE, key, lambda: DDIMInverter(cfg, device),
                      f"features (ddim_inversion): cannot load model {cfg.model!r}")
+
+
+def get_feature_captioner(cfg: DDIMInversionConfig, device: str):
+    """The captioner of `caption: captioner` (None for `row`), loaded once per process; a model that
+    cannot be loaded is one line naming `caption_model`."""
+    if cfg.caption != "captioner":
+        return None
+    from .. import captioner
+    from ..generators.base import load_once
+
+    ccfg = cfg.captioner_config()
+    key = (tuple(sorted(asdict(ccfg).items())), device)  # shared with the recipe's captioner section
+    return load_once(captioner._CACHE, key, lambda: captioner.Captioner(ccfg, device),
+                     f"features (ddim_inversion): cannot load caption_model {cfg.caption_model!r}")
+
+
+def prompts_for(cfg: DDIMInversionConfig, captioner, images: list[np.ndarray],
+                row_captions: list[Optional[str]]) -> list[Optional[str]]:
+    """The prompts the rows are inverted with: the captioner's captions of the images themselves
+    (`caption: captioner`), or the rows' own captions (`row`)."""
+    if cfg.caption == "row":
+        return list(row_captions)
+    return captioner(images)
 
 
 def png_bytes(arr: np.ndarray, level: int = 6) -> bytes:

@@ -7,6 +7,8 @@ augmentation, the FakeInversion setting, stores exactly these pixels). The recor
 `OUT/features/<kind>/<split>-NNNNN.parquet`, one file per shard, atomically (a retried shard
 rewrites identical bytes). A member whose features cannot be computed drops its whole pair under
 `feature_error` (counted in the shard marker like any drop), so features exist for every stored row.
+With `caption: captioner` (ddim_inversion's default) each member is captioned from the same pixels,
+in the same batch, right before its inversion; a captioner failure counts as the member's failure.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ SCHEMA = pa.schema([
 def run_features(state) -> None:
     from ..generators.base import resolve_device, run_batches
     from ..store.atomic import Output
-    from .ddim_inversion import get_inverter, png_bytes
+    from .ddim_inversion import get_feature_captioner, get_inverter, png_bytes, prompts_for
 
     task, recipe = state.task, state.task.recipe
     device = resolve_device(recipe.runner.device)
     level = recipe.store.png_compress_level
     for cfg in recipe.features:
         inverter = get_inverter(cfg, device)
+        captioner = get_feature_captioner(cfg, device)  # None with caption: row
         params = json.dumps({**inverter.params(), "on": "aligned pixels, before augmentation"}, sort_keys=True)
         members = [m for r in state.reals if r.pair_id in state.alive for m in [r] + state.fakes[r.pair_id]]
 
@@ -46,9 +49,11 @@ def run_features(state) -> None:
                 state.drop(m.origin, m.pair_id, "feature_error", f"{kind}: {type(e).__name__}: {e}")
                 state.alive.discard(m.pair_id)
 
-        records = run_batches(list(range(len(members))), cfg.batch_size,
-                              lambda ix: inverter([members[i].pixels for i in ix], [members[i].caption for i in ix]),
-                              fail)
+        def invert(ix, cfg=cfg, inverter=inverter, captioner=captioner):  # captioned and inverted together:
+            images = [members[i].pixels for i in ix]  # an image the captioner fails on fails alone
+            return inverter(images, prompts_for(cfg, captioner, images, [members[i].caption for i in ix]))
+
+        records = run_batches(list(range(len(members))), cfg.batch_size, invert, fail)
         rows = []
         for i, m in enumerate(members):
             r = records[i]

@@ -2,10 +2,17 @@
 
 This is the alignment paper's construction: the fake keeps the real's content, size and framing and
 differs only by what the LDM decoder imprints. Details that matter for alignment:
-- pixels go in as `2 * (x / 255) - 1` and come out quantised exactly like diffusers'
-  `VaeImageProcessor.postprocess` (`(y / 2 + 0.5).clamp(0, 1)`, `* 255`, round, uint8);
-- `latent: sample` draws the latent noise from a generator seeded by (seed, pair_id, generator name),
-  one per pair, so a fake does not depend on which other reals share its batch; `mode` takes the mean;
+- the autoencoder's family comes from the model's own config.json (`_class_name`: `AutoencoderKL`,
+  `VQModel`, `AutoencoderTiny`; see autoencoders.py for what a round trip is in each) unless the
+  recipe names it (`family:`);
+- pixels go in as `2 * (x / 255) - 1` and come out as `(y / 2 + 0.5).clamp(0, 1) * 255`, made 8-bit
+  by `quantize: round` (default: diffusers' `VaeImageProcessor.postprocess`) or `floor` (the paper's
+  code: torchvision's `ToPILImage`, `mul(255).byte()`, which truncates). Floor lowers every fake by
+  half a grey level on average against round: a DC offset from its real that a detector can learn,
+  so it is there to reproduce the paper's data exactly, never the default (docs/fidelity_generators.md);
+- `latent: sample` (KL only) draws the latent noise from a generator seeded by (seed, pair_id,
+  generator name), one per pair, so a fake does not depend on which other reals share its batch;
+  `mode` takes the posterior mean, or for VQ and Tiny (no posterior) the encoder's output;
 - sizes that are not a multiple of the autoencoder's downsampling factor are reflect-padded up to
   one and cropped back after decoding: the fake has exactly the real's size, never a silently
   different one (the drift users reported against the paper's code);
@@ -14,7 +21,15 @@ differs only by what the LDM decoder imprints. Details that matter for alignment
 GPU throughput: `dtype: bfloat16|float16`, `channels_last` (default on CUDA: cuDNN's fast NHWC
 convolutions) and `compile: true` (torch.compile of encoder and decoder; the first batch of each size
 pays the compilation). All three can change float rounding, hence the bytes: they are part of the
-recipe's identity, and a build keeps the setting it started with.
+recipe's identity, and a build keeps the setting it started with. `channels_last: null` on a CPU feeds
+the batch in the layout of the permuted uint8 array (NHWC strides: the toolkit's layout from the
+start, and faster there); `false` makes it NCHW-contiguous, the layout of diffusers' preprocess and of
+the paper's ToTensor batches: with `quantize: floor`, float32, the same batch and the same noise, the
+bytes are then exactly those of the paper's computation (tests/test_autoencoders.py); with `null` a
+rare value is one level off (float noise of another convolution kernel).
+
+`quantize` and `family` came after builds existed: at the value that reproduces those builds (round,
+null) they stay out of the recipe's identity (`neutral_fields`), so those builds keep their hash.
 """
 
 from __future__ import annotations
@@ -27,23 +42,54 @@ import numpy as np
 from .. import validation as v
 from ..registry import GENERATORS
 from ..seeding import derive_seed
+from .autoencoders import CLASSES, check_family, class_from_config, load_autoencoder
 from .base import Generator, check_generator, resolve_model, state_dict_sha256, torch_dtype
 
 LATENTS = ("sample", "mode")
+QUANTIZE = ("round", "floor")
 
 
+class _FieldsView:
+    """A config class's `__dataclass_fields__`: the class sees every field (recipe keys, validation,
+    omegaconf's schema), an instance hides the ones its `neutral_fields()` names, so omegaconf's view
+    of the instance, hence `Recipe.content_hash` and recipe.yaml, is the one from before they existed.
+    Computed on every access: a field changed after construction is never hidden by mistake."""
+
+    def __init__(self, fields: dict):
+        self.fields = fields
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.fields
+        hidden = set(obj.neutral_fields())
+        return {k: f for k, f in self.fields.items() if k not in hidden} if hidden else self.fields
+
+
+def hide_neutral_fields(cls):
+    """Class decorator (after @dataclass): fields that `cls.neutral_fields(self)` names stay out of the
+    instance's dataclass/omegaconf view (content hash, recipe.yaml, `dataclasses.asdict`). For fields
+    added after builds existed, at the value that reproduces those builds. It belongs next to
+    `Recipe.content_hash` (pop the names `neutral_fields()` returns, as it pops `runtime_fields`);
+    until then it lives here so that no other module has to change."""
+    cls.__dataclass_fields__ = _FieldsView(cls.__dataclass_fields__)
+    return cls
+
+
+@hide_neutral_fields
 @dataclass
 class VaeRoundtripConfig:
     kind: str = "vae_roundtrip"
     model: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # hub id or local path
-    subfolder: Optional[str] = "vae"
+    subfolder: Optional[str] = "vae"  # LDM (CompVis/ldm-text2im-large-256): vqvae
     revision: Optional[str] = None
-    latent: str = "sample"  # sample (seeded per pair, as in the alignment paper's code) | mode
+    latent: str = "sample"  # sample (KL: seeded per pair, as in the alignment paper's code) | mode
     dtype: str = "float32"  # float32 | bfloat16 | float16
     batch_size: int = 8
-    channels_last: Optional[bool] = None  # null: on for CUDA, off for CPU
+    channels_last: Optional[bool] = None  # null: on for CUDA, off for CPU | false: NCHW throughout
     compile: bool = False  # torch.compile the encoder and decoder (CUDA; slow first batch per size)
     name: Optional[str] = None  # the rows' `source` value; default vae_roundtrip
+    quantize: str = "round"  # round (diffusers' postprocess) | floor (the paper's ToPILImage: ~0.5 darker)
+    family: Optional[str] = None  # null: the model config's _class_name | AutoencoderKL | VQModel | AutoencoderTiny
 
     def __post_init__(self):  # checked when the recipe is read, not after workers have started
         check_generator(self)
@@ -52,6 +98,14 @@ class VaeRoundtripConfig:
         v.non_empty("revision", self.revision, optional=True)
         v.one_of("latent", self.latent, LATENTS)
         v.dtype("dtype", self.dtype)
+        v.one_of("quantize", self.quantize, QUANTIZE)
+        if self.family is not None:
+            check_family(self.family, self.latent)
+
+    def neutral_fields(self) -> tuple[str, ...]:
+        """Fields at the value every build made before they existed had: not part of the recipe hash."""
+        neutral = {"quantize": "round", "family": None}
+        return tuple(k for k, value in neutral.items() if getattr(self, k, value) == value)
 
 
 @GENERATORS.register("vae_roundtrip", VaeRoundtripConfig)
@@ -61,33 +115,45 @@ class VaeRoundtrip(Generator):
     def __init__(self, cfg: VaeRoundtripConfig, recipe, device: str):
         super().__init__(cfg, recipe, device)
         import torch
-        from diffusers import AutoencoderKL
 
         self.dtype = torch_dtype(cfg.dtype)
         path = resolve_model(cfg.model)
         kwargs = {"revision": cfg.revision} if cfg.revision else {}
         if cfg.subfolder:
             kwargs["subfolder"] = cfg.subfolder
-        self.vae = AutoencoderKL.from_pretrained(path, torch_dtype=torch.float32, **kwargs).eval()
+        self.class_name = cfg.family or class_from_config(path, cfg.subfolder, cfg.revision)
+        if self.class_name not in CLASSES:
+            raise ValueError(f"the model's config names {self.class_name}, not an autoencoder the round trip "
+                             f"knows ({', '.join(CLASSES)}); set family: if that is wrong")
+        check_family(self.class_name, cfg.latent)
+        self.ae = load_autoencoder(self.class_name, path, torch.float32, **kwargs)
+        self.vae = self.ae.model
         self.weights_sha256 = state_dict_sha256(self.vae)
-        self.factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        self.factor = self.ae.downsampling
         self.vae.to(device)
-        self._vae32 = None
+        self._ae32 = None
         if self.dtype != torch.float32:  # keep the float32 model for batches that overflow
-            self._vae32 = self.vae
-            self.vae = AutoencoderKL.from_pretrained(path, torch_dtype=self.dtype, **kwargs).eval().to(device)
+            self._ae32 = self.ae
+            self.ae = load_autoencoder(self.class_name, path, self.dtype, **kwargs)
+            self.vae = self.ae.model.to(device)
         self.channels_last = device.startswith("cuda") if cfg.channels_last is None else cfg.channels_last
-        for m in {id(v): v for v in (self.vae, self._vae32) if v is not None}.values():
+        for m in {id(a.model): a.model for a in (self.ae, self._ae32) if a is not None}.values():
             if self.channels_last:
                 m.to(memory_format=torch.channels_last)
             if cfg.compile:
                 m.encoder = torch.compile(m.encoder)
                 m.decoder = torch.compile(m.decoder)
 
+    @property
+    def _vae32(self):
+        return None if self._ae32 is None else self._ae32.model
+
     def provenance(self) -> dict:
         return {"model": self.cfg.model, "subfolder": self.cfg.subfolder, "revision": self.cfg.revision,
                 "weights_sha256": self.weights_sha256, "latent": self.cfg.latent, "dtype": self.cfg.dtype,
-                "downsampling": self.factor, "channels_last": self.channels_last, "compile": self.cfg.compile}
+                "downsampling": self.factor, "channels_last": self.channels_last, "compile": self.cfg.compile,
+                "quantize": self.cfg.quantize, "family_from": "recipe" if self.cfg.family else "config",
+                **self.ae.provenance()}
 
     def __call__(self, pixels, pair_ids, captions=None):  # captions: not used by a round-trip
         out: list = [None] * len(pixels)
@@ -103,22 +169,33 @@ class VaeRoundtrip(Generator):
     def _roundtrip(self, arrs: list[np.ndarray], pair_ids: list[str]) -> list[np.ndarray]:
         import torch
 
-        y = self._forward(self.vae, arrs, pair_ids)
+        y = self._forward(self.ae, arrs, pair_ids)
         if not torch.isfinite(y).all():
-            if self._vae32 is None:
+            if self._ae32 is None:
                 raise FloatingPointError("non-finite output in float32")
             self.count("nonfinite_fp32_redo")
-            y = self._forward(self._vae32, arrs, pair_ids)
+            y = self._forward(self._ae32, arrs, pair_ids)
         y = (y.float() / 2 + 0.5).clamp(0, 1)  # VaeImageProcessor.denormalize
-        y = y.permute(0, 2, 3, 1).cpu().numpy()  # pt_to_numpy
-        u8 = (y * 255).round().astype("uint8")  # numpy_to_pil
+        y = y.permute(0, 2, 3, 1).cpu().numpy() * 255  # pt_to_numpy; float32, as torch's mul(255)
+        u8 = (np.floor(y) if self.cfg.quantize == "floor" else y.round()).astype("uint8")
         return [np.ascontiguousarray(a) for a in u8]
 
-    def _forward(self, vae, arrs, pair_ids):
+    def _noise(self, pair_ids):
+        """eps for `latent: sample`: one CPU generator per pair, seeded by (seed, pair_id, name)."""
+        import torch
+
+        def draw(shape, device, dtype):
+            return torch.stack([
+                torch.randn(shape[1:], generator=torch.Generator().manual_seed(
+                    derive_seed(self.recipe.seed, pid, self.name)), dtype=torch.float32)
+                for pid in pair_ids]).to(device=device, dtype=dtype)
+        return draw
+
+    def _forward(self, ae, arrs, pair_ids):
         import torch
         import torch.nn.functional as F
 
-        dtype = next(vae.parameters()).dtype
+        dtype = next(ae.model.parameters()).dtype
         x = torch.from_numpy(np.stack(arrs)).to(self.device).permute(0, 3, 1, 2)
         x = (x.float() / 255.0) * 2.0 - 1.0  # VaeImageProcessor.normalize
         h, w = x.shape[-2:]
@@ -129,15 +206,11 @@ class VaeRoundtrip(Generator):
         x = x.to(dtype)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        elif self.cfg.channels_last is False:  # asked for NCHW: the layout of diffusers' preprocess and of
+            x = x.contiguous()  # the paper's ToTensor batches (null on a CPU keeps the permuted uint8 layout)
         with torch.inference_mode():
-            dist = vae.encode(x).latent_dist
-            if self.cfg.latent == "mode":
-                z = dist.mode()
-            else:
-                eps = torch.stack([
-                    torch.randn(dist.mean.shape[1:], generator=torch.Generator().manual_seed(
-                        derive_seed(self.recipe.seed, pid, self.name)), dtype=torch.float32)
-                    for pid in pair_ids]).to(device=dist.mean.device, dtype=dist.mean.dtype)
-                z = dist.mean + dist.std * eps
-            y = vae.decode(z).sample
+            z = ae.encode(x, self.cfg.latent, self._noise(pair_ids))
+            y = ae.decode(z)
+        if y.shape[-2:] != x.shape[-2:]:  # an odd config (decoder upsampling != encoder downsampling)
+            raise ValueError(f"{ae.class_name} decoded {tuple(x.shape[-2:])} to {tuple(y.shape[-2:])}")
         return y[..., :h, :w]
