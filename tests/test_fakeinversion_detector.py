@@ -3,13 +3,11 @@ retrieval-matched evaluation set made from it, and `toolkit eval` on that set (t
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
 import pytest
 import yaml
-from PIL import Image
 
 from tiny_clip_full import build_tiny_clip_full
 from tiny_detect import TINY_RESNET, write_pairs
@@ -27,7 +25,8 @@ def build(tmp_path_factory, tiny_vae):
     recipe = {
         "name": "fi", "seed": 2, "reals": {"kind": "bundled", "count": 12}, "image": {"size": 32, "min_size": 32},
         "fakes": [{"kind": "vae_roundtrip", "model": tiny_vae, "subfolder": None, "batch_size": 6}],
-        "features": [{"kind": "ddim_inversion", "model": sd, "steps": 3, "resolution": None, "batch_size": 8}],
+        "features": [{"kind": "ddim_inversion", "model": sd, "steps": 3, "resolution": None, "batch_size": 8,
+                      "caption": "row"}],
         "split": {"train": 0.5, "test": 0.5},
         "runner": {"shard_size": 6, "scheduler": "synchronous", "progress": False},
     }

@@ -209,6 +209,10 @@ class Recipe:
             node = data["reals"] if where == "reals" else data["fakes"][where[1]]
             for name in getattr(type(cfg), "runtime_fields", ()):
                 node.pop(name, None)
+            # fields added after builds existed, at the value those builds had: not part of their identity
+            for name, default in getattr(type(cfg), "neutral_defaults", {}).items():
+                if name in node and node[name] == default:
+                    node.pop(name)
         for op in (data.get("augment") or {}).get("ops", {}).values():  # added later with a neutral default:
             if isinstance(op, dict) and op.get("apply_to") == "both":  # keep existing builds' hash
                 op.pop("apply_to")

@@ -29,7 +29,7 @@ bytes are then exactly those of the paper's computation (tests/test_autoencoders
 rare value is one level off (float noise of another convolution kernel).
 
 `quantize` and `family` came after builds existed: at the value that reproduces those builds (round,
-null) they stay out of the recipe's identity (`neutral_fields`), so those builds keep their hash.
+null) they stay out of the recipe hash (`neutral_defaults`), so those builds keep their hash.
 """
 
 from __future__ import annotations
@@ -49,33 +49,6 @@ LATENTS = ("sample", "mode")
 QUANTIZE = ("round", "floor")
 
 
-class _FieldsView:
-    """A config class's `__dataclass_fields__`: the class sees every field (recipe keys, validation,
-    omegaconf's schema), an instance hides the ones its `neutral_fields()` names, so omegaconf's view
-    of the instance, hence `Recipe.content_hash` and recipe.yaml, is the one from before they existed.
-    Computed on every access: a field changed after construction is never hidden by mistake."""
-
-    def __init__(self, fields: dict):
-        self.fields = fields
-
-    def __get__(self, obj, owner=None):
-        if obj is None:
-            return self.fields
-        hidden = set(obj.neutral_fields())
-        return {k: f for k, f in self.fields.items() if k not in hidden} if hidden else self.fields
-
-
-def hide_neutral_fields(cls):
-    """Class decorator (after @dataclass): fields that `cls.neutral_fields(self)` names stay out of the
-    instance's dataclass/omegaconf view (content hash, recipe.yaml, `dataclasses.asdict`). For fields
-    added after builds existed, at the value that reproduces those builds. It belongs next to
-    `Recipe.content_hash` (pop the names `neutral_fields()` returns, as it pops `runtime_fields`);
-    until then it lives here so that no other module has to change."""
-    cls.__dataclass_fields__ = _FieldsView(cls.__dataclass_fields__)
-    return cls
-
-
-@hide_neutral_fields
 @dataclass
 class VaeRoundtripConfig:
     kind: str = "vae_roundtrip"
@@ -91,6 +64,10 @@ class VaeRoundtripConfig:
     quantize: str = "round"  # round (diffusers' postprocess) | floor (the paper's ToPILImage: ~0.5 darker)
     family: Optional[str] = None  # null: the model config's _class_name | AutoencoderKL | VQModel | AutoencoderTiny
 
+    # (not fields) added after builds existed: at these values they stay out of the recipe hash, so those
+    # builds keep theirs (Recipe.content_hash)
+    neutral_defaults = {"quantize": "round", "family": None}
+
     def __post_init__(self):  # checked when the recipe is read, not after workers have started
         check_generator(self)
         v.non_empty("model", self.model)
@@ -101,12 +78,6 @@ class VaeRoundtripConfig:
         v.one_of("quantize", self.quantize, QUANTIZE)
         if self.family is not None:
             check_family(self.family, self.latent)
-
-    def neutral_fields(self) -> tuple[str, ...]:
-        """Fields at the value every build made before they existed had: not part of the recipe hash."""
-        neutral = {"quantize": "round", "family": None}
-        return tuple(k for k, value in neutral.items() if getattr(self, k, value) == value)
-
 
 @GENERATORS.register("vae_roundtrip", VaeRoundtripConfig)
 class VaeRoundtrip(Generator):
