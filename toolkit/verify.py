@@ -11,6 +11,8 @@ Checks, shard by shard (pairs never span shards, so memory stays bounded on any 
 - accounting: every planned pair of a shard is either present or counted as dropped in its marker
   (pairs + dropped == planned), no row belongs to a pair planned elsewhere, no pair_id/source twice;
   meta/summary.json agrees with the plan and the markers;
+- drops: each shard's meta/drops/<shard>.parquet (every dropped pair) matches its record's counts by
+  reason and names only pairs planned in that shard;
 - a published copy (one with meta/manifest.json, written by `toolkit push`): every file the manifest
   names has its size and sha256;
 - the alignment contract on every row (toolkit/contract.py): complete pairs, same split, size,
