@@ -175,7 +175,15 @@ class RecordingHfApi:
         _check_signature("upload_folder", **kw)
         self.calls.append(("upload_folder", kw["repo_id"], {k: v for k, v in kw.items() if k != "folder_path"}))
         root = Path(kw["folder_path"])
-        RecordingHfApi.uploaded = {f: (root / f).read_bytes() for f in files_under(root)}
+        new = {f: (root / f).read_bytes() for f in files_under(root)}
+        # what the Hub does: files already there stay unless delete_patterns match them and the upload
+        # does not have them (huggingface_hub's own matcher)
+        from huggingface_hub.utils import filter_repo_objects
+
+        old = {f: b for f, b in RecordingHfApi.uploaded.items() if f not in new}
+        gone = set(filter_repo_objects(list(old), allow_patterns=kw.get("delete_patterns"))) \
+            if kw.get("delete_patterns") else set()
+        RecordingHfApi.uploaded = {**{f: b for f, b in old.items() if f not in gone}, **new}
         if kw.get("create_pr"):
             return SimpleNamespace(pr_url="https://huggingface.co/datasets/x/pr/1", pr_revision="refs/pr/1")
         return SimpleNamespace(pr_url=None)
@@ -200,9 +208,15 @@ def test_hub_push_creates_repo_then_uploads_the_staged_folder(built, tmp_path_fa
     with_cache_dirs(out)
     monkeypatch.setattr(hub, "hf_api", RecordingHfApi)
     RecordingHfApi.calls = []
+    # the repo holds an earlier build: 10 train shards, and a note a person added
+    RecordingHfApi.uploaded = {"data/train-00009-of-00010.parquet": b"old", "notes/keep.md": b"mine"}
     monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
-    code, stdout, err = cli("push", out, "--hub", "my-org/demo", "--private", "--revision", "v1")
+    code, stdout, err = cli("push", out, "--hub", "my-org/demo", "--private", "--revision", "v1",
+                            "--commit-message", "Rebuild with matched WebP")
     assert code == 0, err
+    assert RecordingHfApi.calls[-1][2]["commit_message"] == "Rebuild with matched WebP"
+    assert "data/train-00009-of-00010.parquet" not in RecordingHfApi.uploaded  # deleted in the same commit
+    assert RecordingHfApi.uploaded.pop("notes/keep.md") == b"mine"  # not the build's: kept
     names = [c[0] for c in RecordingHfApi.calls]
     assert names == ["create_repo", "create_branch", "upload_folder"]
     assert RecordingHfApi.calls[0][2] == {"repo_type": "dataset", "private": True, "exist_ok": True}
@@ -232,6 +246,16 @@ def test_hub_push_creates_repo_then_uploads_the_staged_folder(built, tmp_path_fa
     monkeypatch.setattr(hub, "hf_api", Corrupting)
     code, stdout, err = cli("push", out, "--hub", "my-org/demo")
     assert code == 1 and "VERIFY FAILED" in stdout
+
+    class KeepsStale(RecordingHfApi):  # a Hub that did not delete: verification names the leftover shard
+        def upload_folder(self, **kw):
+            res = super().upload_folder(**{k: v for k, v in kw.items() if k != "delete_patterns"})
+            RecordingHfApi.uploaded["data/train-00009-of-00010.parquet"] = b"old"
+            return res
+
+    monkeypatch.setattr(hub, "hf_api", KeepsStale)
+    code, stdout, err = cli("push", out, "--hub", "my-org/demo")
+    assert code == 1 and "files of another build remain: data/train-00009-of-00010.parquet" in stdout
 
 
 def test_hub_errors_are_one_line_and_scrub_the_token(built, tmp_path_factory, tmp_path, cli, monkeypatch):

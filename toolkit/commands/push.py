@@ -29,6 +29,7 @@ def add_arguments(p) -> None:
     p.add_argument("--private", action="store_true", help="Hub: create the repo private")
     p.add_argument("--revision", metavar="BRANCH", help="Hub: push to this branch (created if missing)")
     p.add_argument("--create-pr", action="store_true", help="Hub: open a pull request instead of committing")
+    p.add_argument("--commit-message", metavar="TEXT", help="Hub: the commit (or pull request) title")
     p.add_argument("--storage-options", metavar="JSON", help="--to: fsspec storage options as a JSON object")
     p.add_argument("--overwrite", action="store_true", help="--to: delete the target first")
     p.add_argument("--dry-run", action="store_true", help="print the files and settings; send nothing")
@@ -44,9 +45,10 @@ def run(args) -> int:
         from ..publish.hub import push_to_hub
 
         return push_to_hub(args.output, args.hub, private=args.private, revision=args.revision,
-                           create_pr=args.create_pr, dry_run=args.dry_run, echo=echo)
-    if args.private or args.revision or args.create_pr:
-        raise ToolkitError("--private, --revision and --create-pr apply to --hub, not to --to URL")
+                           create_pr=args.create_pr, dry_run=args.dry_run, echo=echo,
+                           commit_message=args.commit_message)
+    if args.private or args.revision or args.create_pr or args.commit_message:
+        raise ToolkitError("--private, --revision, --create-pr and --commit-message apply to --hub, not to --to URL")
     from ..publish.remote import parse_storage_options, push_to_url
 
     return push_to_url(args.output, args.to, parse_storage_options(args.storage_options), dry_run=args.dry_run,

@@ -52,8 +52,14 @@ def _scrub(text: str, token: str | None) -> str:
     return text.replace(token, "***") if token else text
 
 
+# What a build owns in its repo: on a re-push, files under these that the new build does not have (shards of
+# an earlier build, with another shard count, still match `data/train-*`) are deleted in the same commit.
+# README.md, .gitattributes and anything else a person added at the top level are never deleted.
+DELETE_PATTERNS = ["data/*", "features/*", "meta/*", "recipe.yaml"]
+
+
 def push_to_hub(output: str, repo_id: str, private: bool = False, revision: str | None = None,
-                create_pr: bool = False, dry_run: bool = False, echo=print) -> int:
+                create_pr: bool = False, dry_run: bool = False, echo=print, commit_message: str | None = None) -> int:
     if not REPO_RE.match(repo_id or ""):
         raise ToolkitError(f"--hub {repo_id!r}: expected a repo id of the form org/name")
     if create_pr and revision:
@@ -61,7 +67,7 @@ def push_to_hub(output: str, repo_id: str, private: bool = False, revision: str 
                            "with --revision; to resume an interrupted PR upload pass --revision refs/pr/N alone")
     token, token_source = _token()
     staged = stage(output, load_path=repo_id)
-    message = f"Upload dataset {repo_id} ({len(staged.files)} files) with toolkit"
+    message = commit_message or f"Upload dataset {repo_id} ({len(staged.files)} files) with toolkit"
     try:
         if dry_run:
             echo(f"dry run: would push {len(staged.files)} files ({staged.total_bytes:,d} bytes) "
@@ -71,7 +77,8 @@ def push_to_hub(output: str, repo_id: str, private: bool = False, revision: str 
             if revision and not revision.startswith("refs/pr/"):
                 echo(f"  create_branch(repo_id={repo_id!r}, branch={revision!r}, exist_ok=True)")
             echo(f"  upload_folder(folder_path=<staged>, repo_type='dataset', revision={revision!r}, "
-                 f"create_pr={create_pr}, commit_message={message!r})")
+                 f"create_pr={create_pr}, commit_message={message!r}, delete_patterns={DELETE_PATTERNS!r})")
+            echo("  # delete_patterns: files of an earlier build that this one does not have go in the same commit")
             echo(f"  token: {token_source} (value never shown)")
             for line in describe_files(staged):
                 echo(line)
@@ -94,7 +101,8 @@ def _upload(staged: Staged, repo_id, private, revision, create_pr, message, toke
         if revision and not revision.startswith("refs/pr/"):
             api.create_branch(repo_id, branch=revision, repo_type="dataset", exist_ok=True)
         commit = api.upload_folder(repo_id=repo_id, folder_path=str(staged.root), repo_type="dataset",
-                                   revision=revision, create_pr=create_pr or None, commit_message=message)
+                                   revision=revision, create_pr=create_pr or None, commit_message=message,
+                                   delete_patterns=DELETE_PATTERNS)
     except ToolkitError:
         raise
     except Exception as e:  # noqa: BLE001 - one readable line, token scrubbed
@@ -117,6 +125,11 @@ def verify_hub(api, staged: Staged, repo_id: str, revision: str | None, echo) ->
         echo(f"note: could not list {repo_id} to verify ({type(e).__name__}); the upload itself succeeded")
         return 0
     problems = []
+    import fnmatch
+
+    stale = sorted(p for p in entries if p not in staged.files and any(fnmatch.fnmatch(p, pat) for pat in DELETE_PATTERNS))
+    if stale:  # load_dataset would read an earlier build's shard with this one's
+        problems.append(f"files of another build remain: {', '.join(stale[:3])}" + (" ..." if len(stale) > 3 else ""))
     for rel in staged.files:
         entry = entries.get(rel)
         if entry is None:
