@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -56,7 +57,12 @@ def test_push_to_file_url_copies_exactly_the_dataset_and_verifies(built, tmp_pat
     ds = load_dataset(str(target))
     summary = json.loads((out / "meta/summary.json").read_text())
     assert {s: ds[s].num_rows for s in ds} == {s: v["rows"] for s, v in summary["splits"].items()}
-    assert f'load_dataset("file://{target}")' in (target / "README.md").read_text()
+    # the card's own snippet works for this destination (a URL is not a dataset repo: parquet + data_files)
+    card = (target / "README.md").read_text()
+    snippet = re.search(r"^ds = (load_dataset\(.*\))$", card, re.M).group(1)
+    assert f'"parquet", data_files={{"train": "file://{target}/data/train-*.parquet"' in snippet
+    from_card = eval(snippet, {"load_dataset": load_dataset})  # noqa: S307 - our own card's line
+    assert {s: from_card[s].num_rows for s in from_card} == {s: ds[s].num_rows for s in ds}
     # a corrupted copy is caught
     shard = next((target / "data").glob("train-*"))
     shard.write_bytes(shard.read_bytes()[:-1] + b"\0")
@@ -290,6 +296,7 @@ def test_push_to_s3_on_a_moto_server(built, tmp_path, capsys, monkeypatch):
         boto3.client("s3", endpoint_url=f"http://{host}:{port}", aws_access_key_id="testing",
                      aws_secret_access_key="testing", region_name="us-east-1").create_bucket(Bucket="toolkit")
         opts = s3_options(host, port)
+        pushed_opts = dict(opts)  # load_dataset below adds its own key to the dict it is given
         url = "s3://toolkit/datasets/demo"
         with s3_protocol():
             assert main(["push", str(built), "--to", url, "--storage-options", json.dumps(opts)]) == 0
@@ -313,6 +320,11 @@ def test_push_to_s3_on_a_moto_server(built, tmp_path, capsys, monkeypatch):
             from toolkit.sample import hf_features
 
             assert ds["train"].features == hf_features()
+            card = fs.cat_file(f"{root}/README.md").decode()  # the card says that call, with option keys only
+            assert (f'load_dataset("parquet", data_files={{"train": "{url}/data/train-*.parquet", '
+                    f'"test": "{url}/data/test-*.parquet"}}, storage_options={{') in card
+            assert all(f'"{k}": ...' in card for k in pushed_opts)
+            assert not any(f": {json.dumps(v)}" in card for v in pushed_opts.values())  # keys only, never values
             # a damaged object on the server is caught by the manifest
             shard = f"{root}/data/test-00000-of-00001.parquet"
             with fs.open(shard, "wb") as f:

@@ -142,7 +142,8 @@ def _opt_json(out, rel: str):
 
 
 def card_context(recipe, summary: dict, out=None, load_path: str | None = None, recipe_text: str | None = None,
-                 stats: dict | None = None, figures: dict | None = None, environment: dict | None = None) -> dict:
+                 stats: dict | None = None, figures: dict | None = None, environment: dict | None = None,
+                 storage_options: list[str] | None = None) -> dict:
     from .card_license import license_info
     from .environment import ENV_FILE, capture
 
@@ -173,13 +174,31 @@ def card_context(recipe, summary: dict, out=None, load_path: str | None = None, 
         "augment_balanced": balanced, "augment_ops": augment_ops,
         "metadata": yaml.safe_dump(card_metadata(recipe, summary, source, lic), sort_keys=False, allow_unicode=True),
         "name": recipe.name, "recipe": recipe, "summary": summary, "toolkit_version": __version__,
-        "load_path": load_path or summary["output"], "recipe_yaml": recipe_text or recipe.to_yaml(),
+        "load_path": load_path or summary["output"],
+        "load_args": load_args(load_path or summary["output"], [s for s, v in summary["splits"].items() if v["rows"]],
+                               storage_options),
+        "recipe_yaml": recipe_text or recipe.to_yaml(),
         "source": source, "license": lic, "environment": environment, "models": models,
         "stats": stats, "figures": figures, "labels": LABELS,
         "laion": _opt_json(out, "meta/laion/stats.json"),
         "markers": sorted(_markers(out), key=lambda m: m["shard"]) if out is not None else [],
         "standin": any(m["standin"] for m in models),
     }
+
+
+def load_args(where: str, splits: list[str], storage_options: list[str] | None = None) -> str:
+    """The arguments of the `load_dataset(...)` call that works for `where`: a Hub id or a local folder
+    is read through the card's `configs`; an fsspec URL (file://, s3://, gs://, ...) is not a dataset
+    repository, so its parquet shards are named per split, with the storage options' keys (values are
+    the reader's own: never written into a card)."""
+    if "://" not in where:
+        return f'"{where}"'
+    base = where.rstrip("/")
+    files = ", ".join(f'"{s}": "{base}/data/{s}-*.parquet"' for s in splits)
+    opts = ""
+    if storage_options:
+        opts = ", storage_options={" + ", ".join(f'"{k}": ...' for k in sorted(storage_options)) + "}"
+    return f'"parquet", data_files={{{files}}}{opts}'
 
 
 def render_card(recipe, summary: dict, load_path: str | None = None, out=None, **context) -> str:

@@ -39,7 +39,7 @@ def push_to_url(output: str, url: str, storage_options: dict | None = None, dry_
                 overwrite: bool = False, echo=print) -> int:
     url = url.rstrip("/")
     fs, root = url_to_fs(url, storage_options)
-    staged = stage(output, load_path=url)
+    staged = stage(output, load_path=url, storage_options=sorted(storage_options or {}))
     try:
         if dry_run:
             echo(f"dry run: would copy {len(staged.files)} files ({staged.total_bytes:,d} bytes) to {url}")

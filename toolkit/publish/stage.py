@@ -52,7 +52,7 @@ def _is_local(out) -> bool:
     return "file" in (protocol if isinstance(protocol, (tuple, list)) else (protocol,))
 
 
-def stage(output: str, load_path: str) -> Staged:
+def stage(output: str, load_path: str, storage_options: list[str] | None = None) -> Staged:
     """Check the build, stage its files with a card for `load_path`, validate, write the manifest.
 
     Nothing is staged, and nothing sent, unless the path is a build (`open_build`: exit 2 otherwise) that
@@ -78,7 +78,7 @@ def stage(output: str, load_path: str) -> Staged:
                     shutil.copyfile(out.path(rel), dest)
             else:
                 out.fs.get_file(out.path(rel), str(dest))
-        card = render_card(recipe, summary, load_path=load_path, out=out)
+        card = render_card(recipe, summary, load_path=load_path, out=out, storage_options=storage_options)
         (root / CARD_FILE).write_text(card, encoding="utf-8")
         problems = validate_card(card, files + [MANIFEST_FILE])
         if problems:
