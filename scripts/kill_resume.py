@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(trial(workdir, scheduler, point, ref, a.pairs, a.shard_size, a.signal))
                 print(results[-1].row(), flush=True)
         for i in range(a.random):
-            at = round(rng.uniform(0.5, max(1.0, ref_s * 1.5)), 2)
+            at = round(rng.uniform(0.5, max(1.0, ref_s * 0.9)), 2)  # within a build, mostly
             results.append(trial(workdir, scheduler, f"t={at}s", ref, a.pairs, a.shard_size, kill_after=at))
             print(results[-1].row(), flush=True)
     bad = [r for r in results if not r.ok]
