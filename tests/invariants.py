@@ -7,11 +7,17 @@ from toolkit.contract import group_pairs, pair_problems
 
 
 def load(out: str):
-    """All splits of a build, image bytes undecoded (exactly what is stored)."""
+    """All splits of a build, image (and mask, when the build has one) bytes undecoded (exactly what is stored)."""
     import datasets
 
     dsd = datasets.load_dataset(str(out))
-    return {split: ds.cast_column("image", datasets.Image(decode=False)) for split, ds in dsd.items()}
+    out = {}
+    for split, ds in dsd.items():
+        for col in ("image", "mask"):
+            if col in ds.column_names:
+                ds = ds.cast_column(col, datasets.Image(decode=False))
+        out[split] = ds
+    return out
 
 
 def pairs_of(dsd) -> dict[str, list[dict]]:

@@ -34,6 +34,13 @@ def tiny_sd(tmp_path_factory):
     return build_tiny_sd(tmp_path_factory.mktemp("sd") / "tiny-sd")
 
 
+@pytest.fixture(scope="module")
+def tiny_inpaint(tmp_path_factory):
+    from tiny_sd import build_tiny_sd_inpaint
+
+    return build_tiny_sd_inpaint(tmp_path_factory.mktemp("inpaint") / "tiny-inpaint")
+
+
 # kind -> (recipe section for a tiny run, a bad override that its config must refuse, bytes exact across
 # batch sizes). Not exact: a diffusion pipeline's float kernels for a batch of 3 and of 1 differ in the
 # last bits, which the denoising loop amplifies (docs/text2image.md: batch_size is part of the recipe
@@ -44,7 +51,14 @@ GENERATOR_CASES = {
                       {"latent": "smaple"}, True),
     "text2image": (lambda ctx: {"model": ctx["tiny_sd"], "steps": 2, "height": 32, "width": 32, "dtype": "float32",
                                 "scheduler": "ddim"}, {"steps": 0}, False),
+    "img2img": (lambda ctx: {"model": ctx["tiny_sd"], "steps": 4, "strength": 0.5, "height": 32, "width": 32,
+                             "dtype": "float32", "scheduler": "ddim"}, {"strength": 0}, False),
+    "inpaint": (lambda ctx: {"model": ctx["tiny_inpaint"], "mask": "rectangle", "steps": 2, "height": 32,
+                             "width": 32, "dtype": "float32", "scheduler": "ddim"}, {"mask": "circle"}, False),
 }
+
+
+DIFFUSERS = ("text2image", "img2img", "inpaint")  # the kinds whose cases need the tiny pipelines built above
 
 
 def _recipe(reals: dict, fakes: list[dict] | None = None, size: int = 32):
@@ -66,9 +80,10 @@ def _make_generator(kind: str, section: dict, batch_size: int):
 
 
 @pytest.mark.parametrize("kind", sorted(GENERATOR_CASES))
-def test_generator_conformance(kind, tiny_sd):
+def test_generator_conformance(kind, request):
     make_section, bad, exact = GENERATOR_CASES[kind]
-    section = make_section({"tiny_sd": tiny_sd})
+    ctx = {name: request.getfixturevalue(name) for name in ("tiny_sd", "tiny_inpaint") if kind in DIFFUSERS}
+    section = make_section(ctx)
     rng = np.random.default_rng(0)
     pixels = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(3)]
     pair_ids = ["p0", "p1", "p2"]

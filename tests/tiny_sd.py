@@ -123,6 +123,40 @@ def build_tiny_sd(path, safety_checker: str | None = None, seed: int = 0) -> str
     return str(path)
 
 
+def build_tiny_sd_inpaint(path, seed: int = 0) -> str:
+    """A tiny StableDiffusionInpaintPipeline saved to `path` (returned): the UNet takes 9 input channels
+    (noisy latent 4 + mask 1 + masked-image latent 4), as SD 1.5/2 inpainting and diffusers' own
+    inpainting tests; the rest is `build_tiny_sd`'s family (VAE downsampling 8, CLIP tokenizer, PNDM)."""
+    import torch
+    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    path = Path(path)
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        block_out_channels=(16, 32), layers_per_block=1, sample_size=8, in_channels=9, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8)
+    vae = AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4,
+        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(8, 8, 8, 8), layers_per_block=1, norm_num_groups=4, sample_size=64)
+    tokenizer = tiny_clip_tokenizer(path.parent / f"{path.name}_tokenizer_src")
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
+        vocab_size=len(tokenizer), max_position_embeddings=77,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id))
+    scheduler = PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                              skip_prk_steps=True, set_alpha_to_one=False, steps_offset=1)
+    pipe = StableDiffusionInpaintPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                                          scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                          requires_safety_checker=False)
+    pipe.save_pretrained(path)
+    return str(path)
+
+
 def build_tiny_blip(path, seed: int = 0) -> str:
     """A tiny BlipForConditionalGeneration + BlipProcessor (BlipImageProcessor and a BERT tokenizer from
     a small vocab.txt written here), saved with `save_pretrained`; returns the path."""

@@ -84,12 +84,17 @@ def card_metadata(recipe, summary: dict, source: dict | None = None, lic: dict |
         + [{"config_name": kind, "data_files": [{"split": s, "path": f"features/{kind}/{s}-*"} for s in splits]}
            for kind in sorted({f.kind for f in (getattr(recipe, "features", None) or [])})],
         "dataset_info": {
-            "features": hf_features()._to_yaml_list(),
+            "features": hf_features(_masks(recipe))._to_yaml_list(),
             "splits": [{"name": s, "num_bytes": summary["splits"][s].get("bytes", 0),
                         "num_examples": summary["splits"][s]["rows"]} for s in splits],
         },
     })
     return meta
+
+
+def _masks(recipe) -> bool:
+    """Whether the build has the `mask` column (a generator that makes masks: sample.MASK_COLUMN)."""
+    return bool(getattr(recipe, "makes_masks", lambda: False)())
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~&])")
@@ -183,6 +188,7 @@ def card_context(recipe, summary: dict, out=None, load_path: str | None = None, 
         "laion": _opt_json(out, "meta/laion/stats.json"),
         "markers": sorted(_markers(out), key=lambda m: m["shard"]) if out is not None else [],
         "standin": any(m["standin"] for m in models),
+        "masks": _masks(recipe),
     }
 
 
@@ -260,12 +266,13 @@ def refresh_card(output: str, load_path: str | None = None) -> str:
 # --- validation ------------------------------------------------------------------------------------
 
 
-def validate_card(text: str, files: list[str]) -> list[str]:
+def validate_card(text: str, files: list[str], masks: bool | None = None) -> list[str]:
     """Problems that would make a published card wrong; `files` are the repo's relative paths.
 
     The metadata must parse (huggingface_hub's DatasetCard), carry the keys the Hub and `datasets` use,
-    declare exactly our features, and each split's `data_files` pattern must match that split's shards
-    and nothing else (no side file under meta/); files the body links to must be in the repo."""
+    declare exactly our features (with the `mask` column when `masks`; either schema when None), and each
+    split's `data_files` pattern must match that split's shards and nothing else (no side file under
+    meta/); files the body links to must be in the repo."""
     from huggingface_hub import DatasetCard
 
     problems = []
@@ -287,7 +294,8 @@ def validate_card(text: str, files: list[str]) -> list[str]:
     try:
         from datasets import Features
 
-        if Features._from_yaml_list(info.get("features") or []) != hf_features():
+        declared = Features._from_yaml_list(info.get("features") or [])
+        if declared not in [hf_features(m) for m in ((False, True) if masks is None else (masks,))]:
             problems.append("README.md: dataset_info.features differ from the toolkit's row schema")
     except Exception as e:  # noqa: BLE001
         problems.append(f"README.md: dataset_info.features do not parse ({e})")

@@ -42,10 +42,11 @@ def group_pairs(rows: Iterable[dict]) -> dict[str, list[dict]]:
     return pairs
 
 
-def pair_problems(pair_id: str, rows: list[dict], generators: Iterable[str]) -> list[str]:
+def pair_problems(pair_id: str, rows: list[dict], generators: Iterable[str], masks: bool = False) -> list[str]:
     """Everything wrong with one pair, as readable lines (empty when the pair honours the contract).
 
-    `rows` carry the stored columns plus `split`; `image` is {"bytes": ...} or raw bytes."""
+    `rows` carry the stored columns plus `split`; `image` is {"bytes": ...} or raw bytes. The `mask`
+    column (sample.MASK_COLUMN) is checked when the rows have it or `masks` says the build must."""
     problems: list[str] = []
     want = sorted(["real", *generators])
     got = sorted(r["source"] for r in rows)
@@ -78,6 +79,8 @@ def pair_problems(pair_id: str, rows: list[dict], generators: Iterable[str]) -> 
     if facts and any(f != facts[0][1] for _, f in facts):
         problems.append(f"pair {pair_id}: codec settings differ between members: "
                         + "; ".join(f"{s}: {_short(f)}" for s, f in facts))
+    if masks or any("mask" in r for r in rows):
+        problems += mask_problems(pair_id, rows)
     try:
         codec = json.loads(rows[0]["augment"])[-1]["op"]
         if codec != rows[0]["format"]:
@@ -93,3 +96,39 @@ def _short(f: dict) -> str:
     if f["webp"]:
         return f"webp {f['webp']}"
     return "png"
+
+
+def mask_problems(pair_id: str, rows: list[dict]) -> list[str]:
+    """The `mask` column of a pair (docs/regeneration.md): null on the real; on every fake a lossless PNG,
+    single channel (mode L), values 0/255 only, at exactly the row's width x height."""
+    import numpy as np
+
+    problems = []
+    for r in rows:
+        if "mask" not in r:
+            problems.append(f"pair {pair_id}: {r['source']} row has no mask column (the build has masks)")
+            continue
+        cell = r["mask"]
+        data = cell.get("bytes") if isinstance(cell, dict) else cell
+        if r["source"] == "real":
+            if data is not None:
+                problems.append(f"pair {pair_id}: real carries a mask (reals' masks are null)")
+            continue
+        if data is None:
+            problems.append(f"pair {pair_id}: {r['source']} has no mask (every fake carries one)")
+            continue
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                fmt, mode, size = im.format, im.mode, im.size
+                values = np.unique(np.asarray(im)) if mode == "L" else None
+        except Exception as e:  # noqa: BLE001 - reported, not raised
+            problems.append(f"pair {pair_id}: {r['source']} mask does not decode ({type(e).__name__}: {e})")
+            continue
+        if fmt != "PNG" or mode != "L":
+            problems.append(f"pair {pair_id}: {r['source']} mask is {fmt} mode {mode}, expected a PNG of mode L")
+        if size != (r["width"], r["height"]):
+            problems.append(f"pair {pair_id}: {r['source']} mask is {size[0]}x{size[1]} but the image is "
+                            f"{r['width']}x{r['height']}")
+        if values is not None and not set(values.tolist()) <= {0, 255}:
+            problems.append(f"pair {pair_id}: {r['source']} mask has values other than 0 and 255")
+    return problems

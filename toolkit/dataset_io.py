@@ -9,7 +9,8 @@ from .errors import ToolkitError
 
 
 def load_undecoded(dataset: str):
-    """`datasets.load_dataset(dataset)` with every split's `image` column cast to `Image(decode=False)`."""
+    """`datasets.load_dataset(dataset)` with every split's `image` column (and `mask`, in builds with masks)
+    cast to `Image(decode=False)`."""
     import datasets
 
     try:
@@ -17,6 +18,11 @@ def load_undecoded(dataset: str):
     except Exception as e:  # noqa: BLE001 - one readable line, not a library traceback
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ToolkitError(f"{dataset}: cannot load as a dataset ({first})") from None
-    return datasets.DatasetDict({
-        name: ds.cast_column("image", datasets.Image(decode=False)) if "image" in ds.column_names else ds
-        for name, ds in dsd.items()})
+    def undecoded(ds):
+        if "image" in ds.column_names:
+            ds = ds.cast_column("image", datasets.Image(decode=False))
+        if "mask" in ds.column_names and isinstance(ds.features["mask"], datasets.Image):
+            ds = ds.cast_column("mask", datasets.Image(decode=False))
+        return ds
+
+    return datasets.DatasetDict({name: undecoded(ds) for name, ds in dsd.items()})

@@ -65,7 +65,9 @@ REASONS: dict[str, tuple[str, str]] = {
     "generator_error": ("fake", "the generator raised on this sample alone (the batch was retried per sample)"),
     "generator_nonfinite": ("fake", "NaN/inf in the generator's output"),
     "nsfw_filtered": ("fake", "the pipeline's safety checker flagged the output"),
-    "no_caption": ("fake", "text-to-image needs a caption; the real has none and no captioner is set"),
+    "no_caption": ("fake", "the generator prompts with the real's caption; the real has none and no captioner "
+                   "(or fixed `prompt`) is set"),
+    "mask_degenerate": ("fake", "the inpainting mask drawn for this pair covers no pixel (a tiny image or area)"),
     "caption_error": ("caption", "the captioner failed on this real"),
     "feature_error": ("features", "a per-row feature (e.g. DDIM inversion) failed for a member of the pair"),
 }

@@ -3,8 +3,9 @@
 Why static files and not a server: it opens from disk (or any web host) with no toolkit installed,
 works offline, and can be attached to a review. Images are written as the exact stored bytes (PNG,
 JPEG or WebP: the browser shows what a detector reads); difference maps are |real - fake| x gain as
-PNG. Filters (split, source, augmentation, format) are a few lines of inline JavaScript over data
-attributes; nothing is fetched from the network.
+PNG; in builds with masks each fake's mask (the stored label, white = generated) is shown beside it.
+Filters (split, source, augmentation, format) are a few lines of inline JavaScript over data attributes;
+nothing is fetched from the network.
 
 Filters can be preset from the URL fragment (`index.html#augment=jpeg&split=test`). The page logs `toolkit-inspect: ready ...` to the console once every image has loaded, and an error
 for any image that failed: the headless-browser test reads those lines.
@@ -129,6 +130,15 @@ def write_inspect(out, dest: Path, max_pairs: int = 100, cell: int = 160) -> dic
                         f'({f["format"]})</figcaption></figure>')
             figs.append(f'<figure><img src="img/{dname}" alt="difference"><figcaption>diff x{DIFF_GAIN}, '
                         f'PSNR {q}</figcaption></figure>')
+            mask = (f.get("mask") or {}).get("bytes")
+            if mask:  # builds with masks: the stored label (white = generated), beside its fake
+                mname = f"{pid}_{f['source']}_mask.png"
+                (img_dir / mname).write_bytes(mask)
+                n_files += 1
+                with Image.open(io.BytesIO(mask)) as im:
+                    share = float(np.asarray(im).astype(bool).mean())
+                figs.append(f'<figure><img src="img/{mname}" alt="mask"><figcaption>mask, {100 * share:.0f}% '
+                            'generated</figcaption></figure>')
             details.append(f"{html.escape(f['source'])}: {html.escape(str(f.get('generator')))}")
         meta = (f"<b>{pid}</b> &middot; {html.escape(p['split'])} &middot; {real['width']}x{real['height']} &middot; "
                 f"augment <code>{html.escape(real['augment'])}</code><br>"
@@ -140,7 +150,8 @@ def write_inspect(out, dest: Path, max_pairs: int = 100, cell: int = 160) -> dic
                      f'<div class="meta">{meta}</div></div>')
     filters = " ".join(_select(k, k, v) for k, v in values.items())
     title = f"{summary.get('name', 'dataset')}: aligned pairs"
-    n_cols = 1 + 2 * max((len(p["fakes"]) for p in pairs), default=1)
+    n_cols = 1 + max((sum(2 + bool((f.get("mask") or {}).get("bytes")) for f in p["fakes"]) for p in pairs),
+                     default=2)
     page = PAGE.format(title=html.escape(title), n_pairs=len(pairs), total_pairs=summary.get("pairs", "?"),
                        gain=DIFF_GAIN, filters=filters, cards="\n".join(cards), cell=cell,
                        meta_w=n_cols * (cell + 4))

@@ -252,19 +252,23 @@ def model_stage(state: ShardState, report: Callable[[str, int], None] | None = N
                     alive.discard(real.pair_id)
                     continue
                 row_prov = {**prov, **res.provenance} if isinstance(res, Fake) else prov
+                mask = res.mask if isinstance(res, Fake) else None
                 res = res.pixels if isinstance(res, Fake) else res
                 if "caption_by" in real.provenance:  # the caption column came from the captioner
                     row_prov = {**row_prov, "caption_by": real.provenance["caption_by"]}
                 if res.shape != real.pixels.shape:  # the contract: same geometry, always
                     raise AssertionError(f"{gen.name} returned {res.shape} for a {real.pixels.shape} real")
+                if mask is not None and mask.shape != real.pixels.shape[:2]:  # the mask too
+                    raise AssertionError(f"{gen.name} returned a {mask.shape} mask for a {real.pixels.shape} real")
                 fakes[real.pair_id].append(Member(
                     pair_id=real.pair_id, source=gen.name, label=1, pixels=res, origin=real.origin,
-                    caption=real.caption, generator=gen.model_id, provenance=row_prov))
+                    caption=real.caption, generator=gen.model_id, provenance=row_prov, mask=mask))
             report(gen.name, len(chunk))
         check_not_infrastructure(gen.name, task, unexpected, len(todo))
     state.fakes, state.alive = fakes, alive
     state.generators = {g.name: {"provenance": g.provenance(),
-                                 "counters": {k: v - before.get(k, 0) for k, v in g.counters.items()}}
+                                 "counters": {k: v - before.get(k, 0) for k, v in g.counters.items()},
+                                 **({"makes_masks": True} if g.makes_masks else {})}  # verify reads it
                         for g, before in zip(generators, counters_before)}
     state.device = generators[0].device if generators else "cpu"
     if recipe.features:  # per-row side files (FakeInversion); may drop pairs under feature_error
@@ -285,6 +289,7 @@ def write_stage(state: ShardState, report: Callable[[str, int], None] | None = N
     report = report or _reporter(task)
     aug = Augmenter(recipe.augment.ops, matched=recipe.augment.matched, seed=recipe.seed,
                     png_compress_level=recipe.store.png_compress_level)
+    masks = recipe.makes_masks()  # the `mask` column (sample.MASK_COLUMN); without it, today's schema exactly
     rows: list[dict] = []
     per_source: Counter = Counter()
     per_augment: Counter = Counter()
@@ -300,6 +305,8 @@ def write_stage(state: ShardState, report: Callable[[str, int], None] | None = N
                 "label": m.label, "pair_id": m.pair_id, "source": m.source, "generator": m.generator,
                 "caption": m.caption, "width": w, "height": h, "format": fmt, "augment": p.record(),
                 "origin": m.origin, "provenance": dumps(m.provenance)})
+            if masks:
+                rows[-1]["mask"] = _mask_cell(aug, p, m, w, h)
             per_source[m.source] += 1
             per_augment[p.label()] += 1
         report("augment", 1)
@@ -307,7 +314,7 @@ def write_stage(state: ShardState, report: Callable[[str, int], None] | None = N
     out = Output(task.output)
     rel, blob = None, b""
     if rows:  # a shard whose every pair was dropped writes no file (parquet readers reject 0-row files)
-        blob = parquet_bytes(rows, recipe.store.row_group_size)
+        blob = parquet_bytes(rows, recipe.store.row_group_size, masks=masks)
         rel = shard_file(task.split, task.index, task.total)
         out.write_bytes(rel, blob)
         kill_point("data_file", task.name, task.fault, task.output)
@@ -329,6 +336,25 @@ def write_stage(state: ShardState, report: Callable[[str, int], None] | None = N
     clear_attempts(out, task.name)
     report("write", len(task.refs))
     return marker
+
+
+def _mask_cell(aug, plan, m: Member, width: int, height: int) -> dict | None:
+    """The `mask` cell of a member: null for a real; for a fake its generator's mask (all 255 when it made
+    every pixel), through the geometric ops of the member's augmentation chain, as PNG bytes."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    if m.label == 0:
+        return None
+    mask = m.mask if m.mask is not None else np.full(m.pixels.shape[:2], 255, np.uint8)
+    data = aug.apply_mask(plan, mask)
+    with Image.open(io.BytesIO(data)) as im:
+        if im.size != (width, height):  # an augmentation op moved the image but not its label
+            raise ToolkitError(f"{m.source}: augmentation {plan.label()} made a {width}x{height} image but a "
+                               f"{im.size[0]}x{im.size[1]} mask; a geometric op needs apply_mask")
+    return {"bytes": data, "path": f"{m.pair_id}-{m.source}-mask.png"}
 
 
 def drops_parquet(drops: list[dict]) -> bytes:

@@ -178,6 +178,13 @@ class Recipe:
                 if getattr(cfg, "float16_needs_gpu", False) and v.canonical_dtype(cfg.dtype) == "float16":
                     raise v.ConfigError(f"{path}.dtype: float16 needs a GPU but runner.device is cpu; "
                                         "use float32 (or bfloat16) on the CPU")
+        if self.makes_masks():  # the mask column must follow every geometric augmentation, or be refused
+            from .transforms.augment import mask_safe
+
+            for name in (self.augment.ops or {}):
+                if AUGMENT_OPS.get(name) is not None and not mask_safe(name):
+                    raise v.ConfigError(f"augment.ops.{name}: changes the image geometry but cannot carry the "
+                                        "`mask` column along (no apply_mask); remove it from a recipe with masks")
         kinds: dict[str, int] = {}
         for i, feat in enumerate(self.features or []):
             kind = getattr(feat, "kind", None)
@@ -187,6 +194,13 @@ class Recipe:
             kinds[kind] = i
 
     # --- derived -------------------------------------------------------------------------------
+    def makes_masks(self) -> bool:
+        """Whether the build has the `mask` column: a generator among the fakes makes partial fakes
+        (inpainting with a rectangle or brush mask; see sample.MASK_COLUMN)."""
+        from .generators.base import makes_masks
+
+        return any(makes_masks(f) for f in self.fakes or [] if not isinstance(f, dict))
+
     def output_url(self) -> str:
         return self.output or f"outputs/{self.name}"
 

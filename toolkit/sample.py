@@ -33,13 +33,29 @@ COLUMNS = {
     "provenance": "string",  # JSON: decode/align info for reals, generator parameters for fakes
 }
 
+# The optional label column of builds whose recipe has a generator that makes masks (inpainting with a
+# rectangle or brush mask; `Recipe.makes_masks()`), after every other column. Builds without one keep
+# exactly the columns above (same schema, same bytes). What it holds (docs/regeneration.md):
+# - fakes: lossless PNG of a single-channel (mode L) 0/255 mask at the row's width x height, 255 where the
+#   generator made the pixel; a full regeneration (img2img, inpaint `mask: empty`, vae_roundtrip,
+#   text2image) carries an all-255 mask;
+# - reals: null (no pixel was generated; read it as all zeros).
+# Geometry-aligned with the row's image (a geometric augmentation such as `resize` is applied to it,
+# nearest-neighbour), never touched by codecs or pixel ops: it is a label, not a member of the pair.
+MASK_COLUMN = "mask"
 
-def hf_features():
+
+def columns(masks: bool = False) -> dict:
+    """The column -> feature spec of a build's rows: COLUMNS, plus `mask` when the build has masks."""
+    return {**COLUMNS, MASK_COLUMN: "image"} if masks else dict(COLUMNS)
+
+
+def hf_features(masks: bool = False):
     """The `datasets.Features` of a row (imported lazily: workers need pyarrow, not datasets)."""
     from datasets import ClassLabel, Features, Image, Value
 
     spec = {}
-    for name, kind in COLUMNS.items():
+    for name, kind in columns(masks).items():
         if kind == "image":
             spec[name] = Image()
         elif kind == "class_label":
@@ -72,6 +88,7 @@ class Member:
     caption: Optional[str] = None
     generator: Optional[str] = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    mask: Optional[np.ndarray] = None  # fakes: uint8 0/255 H x W, 255 = generated; None = every pixel (or a real)
 
 
 def dumps(obj: Any) -> str:

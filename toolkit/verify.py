@@ -16,7 +16,9 @@ Checks, shard by shard (pairs never span shards, so memory stays bounded on any 
 - a published copy (one with meta/manifest.json, written by `toolkit push`): every file the manifest
   names has its size and sha256;
 - the alignment contract on every row (toolkit/contract.py): complete pairs, same split, size,
-  format, augmentation record, JPEG tables/subsampling, WebP kind; labels; bytes decode as declared.
+  format, augmentation record, JPEG tables/subsampling, WebP kind; labels; bytes decode as declared;
+- masks: the `mask` column is in a data file exactly when a generator of the build makes masks (the
+  shard record says so), null on reals, on every fake a 0/255 PNG of mode L at the image's size.
 
 A path that does not exist or is not a build (no meta/build.json) is not a list of problems but a
 ToolkitError (`store.build_dir.open_build`): the CLI prints one line and exits 2, as every command does.
@@ -28,6 +30,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .sample import MASK_COLUMN as _MASK  # present exactly when a generator of the build makes masks
 from .store.atomic import Output
 from .store.shard_record import BadRecord, ShardRecord
 from .store.build_dir import BadFile, open_build, plan_fingerprint, read_file, read_json, read_parquet
@@ -219,9 +222,14 @@ def _check(out, rep: Report, contract: bool) -> None:
         if digests[rel] != marker.sha256:
             rep.problems.append(f"{rel}: sha256 differs from its completion marker (corrupted or replaced)")
             continue
+        masks = _marker_masks(marker)
+        has_mask = _MASK in _column_names(blob)
+        if has_mask != masks:
+            rep.problems.append(f"{rel}: has a {_MASK} column but no generator of the build makes masks" if has_mask
+                                else f"{rel}: lacks the {_MASK} column (a generator of the build makes masks)")
         try:
-            table = read_parquet(rel, blob, columns=_ROW_COLUMNS if contract else _QUICK_COLUMNS,
-                                 require=_ROW_COLUMNS)
+            columns = (_ROW_COLUMNS + [_MASK] * has_mask) if contract else _QUICK_COLUMNS
+            table = read_parquet(rel, blob, columns=columns, require=_ROW_COLUMNS)
         except BadFile as e:
             rep.problems.append(str(e))
             continue
@@ -232,7 +240,7 @@ def _check(out, rep: Report, contract: bool) -> None:
         rows = table.to_pylist()
         del table
         try:
-            _check_rows(rep, rel, shard, rows, marker, owner, split_of, generators if contract else None)
+            _check_rows(rep, rel, shard, rows, marker, owner, split_of, generators if contract else None, masks)
         except Exception as e:  # noqa: BLE001 - columns of the wrong types: one line, not a traceback
             rep.problems.append(f"{rel}: rows cannot be checked ({type(e).__name__}: {e})")
     for name in out.ls("data"):
@@ -243,8 +251,25 @@ def _check(out, rep: Report, contract: bool) -> None:
     _check_manifest(out, rep, digests)
 
 
+def _marker_masks(marker: ShardRecord) -> bool:
+    """Whether the shard's rows must carry the `mask` column: a generator of the build makes masks (the
+    pipeline records `makes_masks` with each such generator in the shard's record)."""
+    return any(isinstance(g, dict) and g.get("makes_masks") is True for g in marker.generators.values())
+
+
+def _column_names(blob: bytes) -> list[str]:
+    """The columns in a parquet file's footer ([] when it cannot be read: read_parquet then says why)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(pa.BufferReader(blob)).schema_arrow.names
+    except Exception:  # noqa: BLE001
+        return []
+
+
 def _check_rows(rep: Report, rel: str, shard: str, rows: list[dict], marker: ShardRecord, owner: dict,
-                split_of: dict, generators: list[str] | None) -> None:
+                split_of: dict, generators: list[str] | None, masks: bool = False) -> None:
     from .contract import group_pairs, pair_problems
 
     seen = Counter((r["pair_id"], r["source"]) for r in rows)
@@ -264,7 +289,7 @@ def _check_rows(rep: Report, rel: str, shard: str, rows: list[dict], marker: Sha
             continue
         for m in members:
             m["split"] = split_of[shard]
-        rep.problems += [f"{rel}: {p}" for p in pair_problems(pid, members, generators)]
+        rep.problems += [f"{rel}: {p}" for p in pair_problems(pid, members, generators, masks=masks)]
         rep.rows_checked += len(members)
 
 

@@ -25,8 +25,8 @@ def run(args) -> int:
 
     open_build(args.output)  # no such path / not a build: one line, exit 2 (as verify, push, inspect)
     text = refresh_card(args.output, load_path=args.load_path)
-    out, _, _ = load_build(args.output)
-    problems = validate_card(text, publishable_files(out) + [MANIFEST_FILE])
+    out, recipe, _ = load_build(args.output)
+    problems = validate_card(text, publishable_files(out) + [MANIFEST_FILE], masks=recipe.makes_masks())
     for p in problems:
         print(f"toolkit: card: {p}", file=sys.stderr)
     print(out.path("README.md"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -21,10 +21,16 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 class Fake(NamedTuple):
-    """A generator's result with what only this row needs to record (merged into its provenance)."""
+    """A generator's result with what only this row needs to record (merged into its provenance).
+
+    `mask`: which pixels the generator made, for a generator that regenerates only part of the image
+    (inpainting): uint8 0/255, H x W at the real's size, 255 = generated. None = every pixel (a full
+    regeneration, a round-trip, text-to-image). Stored in the `mask` column when the recipe has a
+    generator that makes masks (`Generator.makes_masks`); see docs/regeneration.md."""
 
     pixels: np.ndarray
     provenance: dict[str, Any]
+    mask: Optional[np.ndarray] = None
 
 
 class Generator:
@@ -44,6 +50,12 @@ class Generator:
     @property
     def model_id(self) -> str | None:
         return getattr(self.cfg, "model", None)
+
+    @property
+    def makes_masks(self) -> bool:
+        """Whether this generator's fakes may be partial (their `Fake.mask` says where): the config's
+        `makes_masks` (see `makes_masks` below)."""
+        return makes_masks(self.cfg)
 
     def __call__(self, pixels: list[np.ndarray], pair_ids: list[str],
                  captions: list[str | None] | None = None) -> list[np.ndarray | Fake | DropSample]:
@@ -148,3 +160,10 @@ def check_generator(cfg) -> None:
     v.safe_name("name", getattr(cfg, "name", None), optional=True, reserved=("real",))
     if hasattr(cfg, "batch_size"):
         v.at_least("batch_size", cfg.batch_size, 1)
+
+
+def makes_masks(cfg) -> bool:
+    """A generator config whose fakes may regenerate only part of the image declares it with a
+    `makes_masks` attribute (a property of the config: inpainting with a rectangle or brush mask). A
+    recipe with at least one such generator gets the `mask` column (sample.py)."""
+    return bool(getattr(cfg, "makes_masks", False))

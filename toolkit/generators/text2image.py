@@ -106,11 +106,7 @@ class Text2Image(Generator):
         pipe = StableDiffusionPipeline.from_pretrained(path, dtype=self.dtype, **kwargs)
         if cfg.safety_checker == "on" and pipe.safety_checker is None:
             raise ValueError("safety_checker: on, but the model has no safety_checker component")
-        if cfg.scheduler != "default":
-            import diffusers
-
-            cls_name, extra = SCHEDULERS[cfg.scheduler]
-            pipe.scheduler = getattr(diffusers, cls_name).from_config(pipe.scheduler.config, **extra)
+        apply_scheduler(pipe, cfg.scheduler)
         self.weights_sha256 = pipeline_weights_sha256(pipe)
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe.to(device)
@@ -152,12 +148,7 @@ class Text2Image(Generator):
     # --- steps -----------------------------------------------------------------------------------
     def prompt_info(self, prompt: str) -> dict:
         """Token count and truncation as the pipeline's tokenizer sees `prompt`."""
-        tok = self.pipe.tokenizer
-        ids = tok(prompt, truncation=False, add_special_tokens=True, verbose=False).input_ids
-        info = {"prompt": prompt, "prompt_tokens": len(ids), "truncated": len(ids) > self.max_tokens}
-        if info["truncated"]:  # the pipeline keeps BOS + the first max-2 tokens + EOS
-            info["prompt_used"] = tok.decode(ids[1 : self.max_tokens - 1], skip_special_tokens=True)
-        return info
+        return prompt_info(self.pipe.tokenizer, self.max_tokens, prompt)
 
     def _generate(self, prompts: list[str], pair_ids: list[str]) -> list:
         import torch
@@ -208,9 +199,35 @@ class Text2Image(Generator):
 
 
 def pipeline_weights_sha256(pipe) -> str:
+    """sha256 over the weights of the pipeline's models, by component name (unet, vae, text_encoder; for
+    other families also text_encoder_2 / transformer when the pipeline has them)."""
     import hashlib
 
     h = hashlib.sha256()
-    for name in ("unet", "vae", "text_encoder"):
-        h.update(f"{name}:{state_dict_sha256(getattr(pipe, name))}".encode())
+    for name in ("unet", "vae", "text_encoder", "text_encoder_2", "transformer"):
+        model = getattr(pipe, name, None)
+        if model is None and name not in ("unet", "vae", "text_encoder"):
+            continue
+        h.update(f"{name}:{state_dict_sha256(model)}".encode())
     return h.hexdigest()
+
+
+def apply_scheduler(pipe, name: str) -> None:
+    """Replace `pipe.scheduler` by the scheduler called `name` in SCHEDULERS, built from the pipeline's own
+    scheduler config; "default" keeps the model's own. Shared by every diffusers-pipeline generator."""
+    if name == "default":
+        return
+    import diffusers
+
+    cls_name, extra = SCHEDULERS[name]
+    pipe.scheduler = getattr(diffusers, cls_name).from_config(pipe.scheduler.config, **extra)
+
+
+def prompt_info(tokenizer, max_tokens: int, prompt: str) -> dict:
+    """Token count and truncation of `prompt` as a CLIP tokenizer with a `max_tokens` window sees it: the
+    pipeline keeps BOS + the first max-2 tokens + EOS, and `prompt_used` is the text the encoder saw."""
+    ids = tokenizer(prompt, truncation=False, add_special_tokens=True, verbose=False).input_ids
+    info = {"prompt": prompt, "prompt_tokens": len(ids), "truncated": len(ids) > max_tokens}
+    if info["truncated"]:
+        info["prompt_used"] = tokenizer.decode(ids[1 : max_tokens - 1], skip_special_tokens=True)
+    return info

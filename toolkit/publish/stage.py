@@ -80,7 +80,7 @@ def stage(output: str, load_path: str, storage_options: list[str] | None = None)
                 out.fs.get_file(out.path(rel), str(dest))
         card = render_card(recipe, summary, load_path=load_path, out=out, storage_options=storage_options)
         (root / CARD_FILE).write_text(card, encoding="utf-8")
-        problems = validate_card(card, files + [MANIFEST_FILE])
+        problems = validate_card(card, files + [MANIFEST_FILE], masks=recipe.makes_masks())
         if problems:
             raise ToolkitError(f"{output}: the dataset card fails validation, refusing to publish: "
                                + "; ".join(problems))

@@ -13,24 +13,26 @@ from functools import lru_cache
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..sample import COLUMNS
+from ..sample import columns
 
 
-@lru_cache(maxsize=1)
-def arrow_schema() -> pa.Schema:
+@lru_cache(maxsize=2)
+def arrow_schema(masks: bool = False) -> pa.Schema:
     from ..sample import hf_features
 
-    return hf_features().arrow_schema
+    return hf_features(masks).arrow_schema
 
 
-def table_from_rows(rows: list[dict]) -> pa.Table:
-    cols = {name: [r[name] for r in rows] for name in COLUMNS}
-    return pa.Table.from_pydict(cols, schema=arrow_schema())
+def table_from_rows(rows: list[dict], masks: bool = False) -> pa.Table:
+    """`masks`: the build has the `mask` column (sample.MASK_COLUMN, last); without it the schema is
+    exactly sample.COLUMNS'."""
+    cols = {name: [r[name] for r in rows] for name in columns(masks)}
+    return pa.Table.from_pydict(cols, schema=arrow_schema(masks))
 
 
-def parquet_bytes(rows: list[dict], row_group_size: int = 100) -> bytes:
+def parquet_bytes(rows: list[dict], row_group_size: int = 100, masks: bool = False) -> bytes:
     buf = io.BytesIO()
-    pq.write_table(table_from_rows(rows), buf, row_group_size=max(1, row_group_size), compression="zstd",
+    pq.write_table(table_from_rows(rows, masks), buf, row_group_size=max(1, row_group_size), compression="zstd",
                    use_dictionary=["pair_id", "source", "generator", "caption", "format", "origin"],
                    write_statistics=True)
     return buf.getvalue()

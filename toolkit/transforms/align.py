@@ -201,7 +201,7 @@ def _cover(img: Image.Image, width: int, height: int, resize_filter: str, crop: 
         sw, sh = width, max(height, _round_ratio(h * width, w))
     else:
         sw, sh = max(width, _round_ratio(w * height, h)), height
-    scaled = img if (sw, sh) == (w, h) else img.resize((sw, sh), FILTERS[resize_filter], reducing_gap=None)
+    scaled = img if (sw, sh) == (w, h) else resize_to(img, sw, sh, resize_filter)
     if crop == "center":
         left, top = (sw - width) // 2, (sh - height) // 2
     else:
@@ -214,6 +214,18 @@ def _cover(img: Image.Image, width: int, height: int, resize_filter: str, crop: 
     if arr.ndim != 3 or arr.shape[2] != 3:  # defensive: the contract every generator relies on
         raise ValueError(f"aligned array has shape {arr.shape}, expected HxWx3")
     return arr, _info(resize_filter, (sw, sh), box, arr)
+
+
+def resize_to(img: Image.Image, width: int, height: int, resize_filter: str = "lanczos") -> Image.Image:
+    """`img` resized to exactly width x height: the one resize call of `align` and `cover_crop` (same
+    filters, `reducing_gap=None`). Used where a pixel-registered copy is needed rather than a covering
+    crop: a regeneration's input brought to its generation size and its output brought back to the
+    pair's geometry (generators/img2img.py, inpaint.py); the aspect ratio is the caller's business."""
+    if resize_filter not in FILTERS:
+        raise ValueError(f"unknown resize_filter {resize_filter!r} (known: {', '.join(FILTERS)})")
+    if img.size == (width, height):
+        return img.copy()
+    return img.resize((int(width), int(height)), FILTERS[resize_filter], reducing_gap=None)
 
 
 def _info(resize_filter: str, scaled: tuple[int, int], box, arr: np.ndarray) -> dict:

@@ -110,6 +110,7 @@ class WebpOp:
 
 class BlurOp:
     codec = False
+    geometric = False  # pixel values only: a mask (label) is left as it is
 
     @staticmethod
     def draw(cfg: BlurConfig, rng) -> dict:
@@ -122,6 +123,7 @@ class BlurOp:
 
 class ResizeOp:
     codec = False
+    geometric = True  # changes the image's size: a mask follows it (apply_mask)
 
     @staticmethod
     def draw(cfg: ResizeConfig, rng) -> dict:
@@ -132,6 +134,21 @@ class ResizeOp:
         w, h = img.size
         size = (max(1, round(w * params["scale"])), max(1, round(h * params["scale"])))
         return img.resize(size, FILTERS[params["filter"]])
+
+    @staticmethod
+    def apply_mask(mask: Image.Image, params: dict) -> Image.Image:
+        """The same new size for a 0/255 mask, nearest-neighbour (a label stays 0/255, never blurred)."""
+        w, h = mask.size
+        size = (max(1, round(w * params["scale"])), max(1, round(h * params["scale"])))
+        return mask.resize(size, Image.Resampling.NEAREST)
+
+
+def mask_safe(name: str) -> bool:
+    """Whether op `name` can run on a build with masks: a codec or a pixel-value op leaves the mask alone;
+    a geometric op (`geometric = True`) must say how the mask follows it (`apply_mask`). An op that does
+    not declare `geometric` is taken as pixel-only, and the writer checks the sizes anyway."""
+    impl = AUGMENT_OPS.get(name).impl
+    return impl.codec or not getattr(impl, "geometric", False) or hasattr(impl, "apply_mask")
 
 
 AUGMENT_OPS.register("jpeg", JpegConfig)(JpegOp)
@@ -202,3 +219,13 @@ class Augmenter:
             img = AUGMENT_OPS.get(name).impl.apply(img, params)
         fmt, params = plan.codec
         return encode(img, fmt, **params), fmt, img.size[0], img.size[1]
+
+    def apply_mask(self, plan: Plan, mask: np.ndarray) -> bytes:
+        """The member's mask (uint8 0/255, H x W at the pair's geometry) through the geometric ops of its
+        chain, as lossless PNG (mode L). Pixel ops (blur) and codecs never touch it: it is a label."""
+        img = Image.fromarray(mask, "L")
+        for name, params in plan.steps[:-1]:
+            impl = AUGMENT_OPS.get(name).impl
+            if getattr(impl, "geometric", False):
+                img = impl.apply_mask(img, params)
+        return encode(img, self.png[0], **self.png[1])

@@ -1,0 +1,335 @@
+"""Regeneration (img2img) and inpainting fakes, with masks as data: tiny diffusers pipelines built here
+(an SD pipeline for img2img, an inpainting pipeline with a 9-channel UNet), no downloads.
+
+The builds are tiny (48 px reals, 64 px generation, 2 steps) and share module-scoped outputs: one with
+matched augmentation (resize included, which the masks must follow), its rebuild (same bytes), one
+without augmentation (pixel checks: outside the mask the fake is the real), one with drops."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from PIL import Image
+
+from invariants import check_alignment, load
+from tiny_sd import build_tiny_sd, build_tiny_sd_inpaint
+from toolkit.errors import DropSample
+from toolkit.figures import psnr
+from toolkit.registry import load_builtins
+from toolkit.transforms import masks
+
+load_builtins()
+
+GEN = dict(dtype="float32", steps=2, height=64, width=64, batch_size=4)
+KINDS = ("img2img", "inpaint_full", "inpaint_box", "inpaint_brush")
+
+
+@pytest.fixture(scope="module")
+def tiny_sd(tmp_path_factory) -> str:
+    return build_tiny_sd(tmp_path_factory.mktemp("sd") / "tiny-sd")
+
+
+@pytest.fixture(scope="module")
+def tiny_inpaint(tmp_path_factory) -> str:
+    return build_tiny_sd_inpaint(tmp_path_factory.mktemp("inpaint") / "tiny-inpaint")
+
+
+def fakes(tiny_sd, tiny_inpaint) -> list[dict]:
+    return [
+        {"kind": "img2img", "model": tiny_sd, "strength": 0.5, **GEN},
+        {"kind": "inpaint", "name": "inpaint_full", "model": tiny_inpaint, "mask": "empty", **GEN},
+        {"kind": "inpaint", "name": "inpaint_box", "model": tiny_inpaint, "mask": "rectangle",
+         "restore_background": True, **GEN},
+        {"kind": "inpaint", "name": "inpaint_brush", "model": tiny_inpaint, "mask": "brush", **GEN},
+    ]
+
+
+def recipe(tiny_sd, tiny_inpaint, **over) -> dict:
+    r = {"name": "regen_test", "seed": 5, "reals": {"kind": "bundled", "count": 6},
+         "image": {"size": 48, "min_size": 32}, "fakes": fakes(tiny_sd, tiny_inpaint),
+         "augment": {"ops": {"resize": {"p": 0.5, "scale": [0.6, 0.9]}, "blur": {"p": 0.3},
+                             "jpeg": {"p": 0.4, "quality": [70, 95]}, "webp": {"p": 0.3}}},
+         "split": {"train": 0.5, "test": 0.5},
+         "runner": {"shard_size": 3, "scheduler": "synchronous", "progress": False, "device": "cpu"}}
+    r.update(over)
+    return r
+
+
+def write_recipe(folder, data: dict) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    p = folder / "recipe.yaml"
+    p.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(p)
+
+
+def build(tmp, name: str, data: dict) -> str:
+    from toolkit.cli import main
+
+    out = tmp / name
+    assert main(["make", write_recipe(tmp / f"{name}_recipe", data), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def augmented(tmp_path_factory, tiny_sd, tiny_inpaint):
+    return build(tmp_path_factory.mktemp("regen"), "aug", recipe(tiny_sd, tiny_inpaint))
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory, tiny_sd, tiny_inpaint):
+    return build(tmp_path_factory.mktemp("regen"), "plain", recipe(tiny_sd, tiny_inpaint, augment={"ops": {}}))
+
+
+def rows_of(out) -> list[dict]:
+    return [r for f in sorted((out / "data").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+
+
+def pixels(data: bytes, mode: str = "RGB") -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert(mode))
+
+
+# --- masks and configs --------------------------------------------------------------------------
+
+
+def test_masks_are_seeded_drawn_at_the_pair_size_and_recorded():
+    from toolkit.seeding import rng_for
+
+    for draw in (masks.rectangle, masks.brush):
+        a, ia = draw(70, 40, rng_for(1, "p0", "inpaint", "mask"))
+        b, ib = draw(70, 40, rng_for(1, "p0", "inpaint", "mask"))
+        assert a.shape == (40, 70) and a.dtype == np.uint8 and set(np.unique(a)) <= {0, 255}
+        assert np.array_equal(a, b) and ia == ib and 0 < ia["mask_fraction"] == (a > 0).mean().round(6)
+        json.dumps(ia)
+    box, info = masks.rectangle(70, 40, rng_for(1, "p1"), area=(0.2, 0.2), aspect=(1.0, 1.0))
+    x0, y0, x1, y1 = info["box"]
+    assert (box[y0:y1, x0:x1] == 255).all() and (box > 0).sum() == (x1 - x0) * (y1 - y0) == 24 * 24
+    with pytest.raises(DropSample) as e:  # a box rounded to nothing on a tiny image
+        masks.rectangle(20, 20, rng_for(1, "p1"), area=(1e-4, 1e-4))
+    assert e.value.reason == "mask_degenerate"
+
+
+@pytest.mark.parametrize("section, expect", [
+    ({"kind": "inpaint", "mask": "rectangel"}, "mask: must be empty, rectangle or brush"),
+    ({"kind": "inpaint", "mask": "empty", "restore_background": True}, "restore_background: mask: empty"),
+    ({"kind": "inpaint", "area": [0.5, 0.2]}, "area: expected [low, high]"),
+    ({"kind": "img2img", "strength": 0}, "strength: must be greater than 0"),
+    ({"kind": "img2img", "strength": 0.1, "steps": 5}, "strength: steps x strength must give at least one"),
+    ({"kind": "img2img", "scheduler": "eulr"}, "scheduler: unknown scheduler 'eulr'"),
+])
+def test_bad_values_are_one_line(section, expect):
+    from toolkit.errors import RecipeError
+    from toolkit.recipe import validate
+
+    with pytest.raises(RecipeError, match="fakes\\[0\\]") as e:
+        validate({"name": "x", "reals": {"kind": "bundled"}, "fakes": [{**section, "dtype": "float32"}]})
+    assert expect in str(e.value) and "\n" not in str(e.value)
+
+
+def test_mask_column_only_with_a_generator_that_makes_masks(tiny_sd, tiny_inpaint):
+    from toolkit.recipe import validate
+
+    def makes(fakes):
+        return validate({"name": "x", "reals": {"kind": "bundled"}, "fakes": fakes}).makes_masks()
+
+    assert not makes([{"kind": "img2img"}, {"kind": "inpaint", "mask": "empty"}, {"kind": "identity"}])
+    assert makes([{"kind": "identity"}, {"kind": "inpaint", "mask": "brush"}])
+
+
+def test_generators_geometry_prompts_and_refusals(tiny_sd, tiny_inpaint):
+    from toolkit.generators.img2img import Img2Img, Img2ImgConfig
+    from toolkit.generators.inpaint import Inpaint, InpaintConfig
+    from toolkit.recipe import Recipe
+
+    r = Recipe(name="t", reals={"kind": "bundled"}, seed=3)
+    r.image.size = None  # native geometry: a non-square real, generated at its aspect ratio
+    real = np.random.default_rng(0).integers(0, 256, (40, 72, 3), dtype=np.uint8)
+    g = Img2Img(Img2ImgConfig(model=tiny_sd, **GEN), r, "cpu")
+    out = g([real, real], ["p0", "p1"], captions=["a cat", None])
+    assert out[0].pixels.shape == real.shape and out[0].mask is None
+    assert (out[0].provenance["gen_width"], out[0].provenance["gen_height"]) == (88, 48)  # 72:40 at ~64x64
+    assert isinstance(out[1], DropSample) and out[1].reason == "no_caption" and g.counters["no_caption"] == 1
+    again = Img2Img(Img2ImgConfig(model=tiny_sd, **GEN), r, "cpu")([real], ["p0"], captions=["a cat"])[0]
+    assert np.array_equal(again.pixels, out[0].pixels)  # a fresh load, the same bytes
+    fixed = Img2Img(Img2ImgConfig(model=tiny_sd, prompt="", **GEN), r, "cpu")([real], ["p1"], captions=[None])[0]
+    assert fixed.provenance["prompt"] == "" and fixed.pixels.shape == real.shape
+    box = Inpaint(InpaintConfig(model=tiny_inpaint, mask="rectangle", **GEN), r, "cpu")([real], ["p0"], ["a cat"])[0]
+    assert box.mask.shape == (40, 72) and box.provenance["mask"] == "rectangle" and "box" in box.provenance
+    outside = box.mask == 0
+    assert np.array_equal(box.pixels[outside], real[outside]) and not np.array_equal(box.pixels, real)
+    with pytest.raises(ValueError, match="9 input channels"):  # B-Free's trick needs an inpainting UNet
+        Inpaint(InpaintConfig(model=tiny_sd, mask="empty", **GEN), r, "cpu")
+
+
+# --- builds ---------------------------------------------------------------------------------------
+
+
+def test_augmented_build_is_aligned_and_masks_follow_the_geometry(cli, augmented):
+    dsd = load(augmented)
+    pairs = check_alignment(dsd, generators=KINDS)  # same size, format, augment record, codec tables
+    assert len(pairs) == 6
+    resized = 0
+    for rows in pairs.values():
+        by = {r["source"]: r for r in rows}
+        assert len({r["augment"] for r in rows}) == 1
+        resized += '"resize"' in by["real"]["augment"]
+        assert by["real"]["mask"] is None
+        for k in KINDS:
+            m = pixels(by[k]["mask"]["bytes"], "L")
+            assert m.shape == (by[k]["height"], by[k]["width"]) and set(np.unique(m)) <= {0, 255}
+            prov = json.loads(by[k]["provenance"])
+            assert isinstance(prov["seed"], int) and prov["prompt"] == by["real"]["caption"]
+            assert prov["strength"] == (0.5 if k == "img2img" else 1.0)
+        for k in ("img2img", "inpaint_full"):  # full regenerations: every pixel generated
+            assert (pixels(by[k]["mask"]["bytes"], "L") == 255).all()
+        prov = json.loads(by["inpaint_box"]["provenance"])
+        assert prov["mask"] == "rectangle" and len(prov["box"]) == 4 and prov["restore_background"] is True
+        assert json.loads(by["inpaint_brush"]["provenance"])["strokes"]
+    assert resized  # the resize op ran on some pairs, and their masks followed it
+    code, report, _ = cli("verify", augmented)
+    assert code == 0 and "OK" in report, report
+    card = (augmented / "README.md").read_text()
+    assert "name: mask" in card.split("---")[1] and "`mask` (Image" in card
+    assert cli("card", augmented)[0] == 0  # validate_card with the mask column declared
+
+
+def test_rebuild_gives_the_same_bytes(tmp_path, tiny_sd, tiny_inpaint, augmented):
+    import toolkit.pipeline
+
+    toolkit.pipeline._CACHE.clear()  # the models loaded afresh, as in another process
+    again = build(tmp_path, "again", recipe(tiny_sd, tiny_inpaint))
+    files = sorted(p.name for p in (augmented / "data").glob("*.parquet"))
+    assert files and files == sorted(p.name for p in (again / "data").glob("*.parquet"))
+    for name in files:
+        assert (augmented / "data" / name).read_bytes() == (again / "data" / name).read_bytes()
+
+
+def test_load_dataset_returns_the_mask_column_with_the_exact_bytes(augmented):
+    import datasets
+
+    dsd = datasets.load_dataset(str(augmented))
+    assert isinstance(dsd["train"].features["mask"], datasets.Image)
+    stored = {(r["pair_id"], r["source"]): r["mask"] for r in rows_of(augmented)}
+    for split, ds in dsd.items():
+        raw = ds.cast_column("mask", datasets.Image(decode=False))
+        for row in raw:
+            want = stored[(row["pair_id"], row["source"])]
+            assert (row["mask"] is None) if want is None else row["mask"]["bytes"] == want["bytes"]
+    decoded = next(r for r in dsd["test"] if r["source"] == "inpaint_box")["mask"]
+    assert decoded.mode == "L"
+
+
+def test_outside_the_mask_the_fake_is_the_real_and_psnr_per_kind(plain, capsys):
+    pairs = check_alignment(load(plain), generators=KINDS)
+    scores: dict[str, list[float]] = {k: [] for k in KINDS}
+    for rows in pairs.values():
+        by = {r["source"]: r for r in rows}
+        assert all(r["format"] == "png" for r in rows)  # no augmentation: the stored real is the aligned real
+        real = pixels(by["real"]["image"]["bytes"])
+        for k in KINDS:
+            fake = pixels(by[k]["image"]["bytes"])
+            assert fake.shape == real.shape
+            scores[k].append(psnr(real, fake))
+        box = pixels(by["inpaint_box"]["image"]["bytes"])
+        inside = pixels(by["inpaint_box"]["mask"]["bytes"], "L") > 0
+        assert 0 < inside.mean() < 1 and np.array_equal(box[~inside], real[~inside])
+        assert not np.array_equal(box[inside], real[inside])  # the box was regenerated
+        brush = pixels(by["inpaint_brush"]["image"]["bytes"])
+        inside = pixels(by["inpaint_brush"]["mask"]["bytes"], "L") > 0
+        assert np.array_equal(brush[~inside], real[~inside])  # restore_background: null = true
+    mean = {k: round(float(np.mean(v)), 2) for k, v in scores.items()}
+    with capsys.disabled():
+        print(f"\nPSNR fake vs real (dB, mean over {len(pairs)} pairs, random tiny weights): {mean}")
+    assert mean["inpaint_box"] > mean["img2img"] and mean["inpaint_brush"] > mean["inpaint_full"]
+
+
+def test_verify_catches_a_mask_of_the_wrong_size_and_a_missing_column(cli, augmented, tmp_path):
+    from toolkit.store.parquet import parquet_bytes
+
+    def tamper(name, edit, masks):
+        ds = tmp_path / name
+        shutil.copytree(augmented, ds)
+        marker_path = sorted((ds / "meta" / "shards").glob("*.json"))[0]
+        marker = json.loads(marker_path.read_text())
+        rows = pq.read_table(ds / marker["file"]).to_pylist()
+        victim = edit(rows)
+        blob = parquet_bytes(rows, masks=masks)
+        (ds / marker["file"]).write_bytes(blob)
+        marker["sha256"] = hashlib.sha256(blob).hexdigest()
+        marker_path.write_text(json.dumps(marker))
+        code, report, _ = cli("verify", ds)
+        assert code == 1
+        return victim, report
+
+    def shrink(rows):
+        victim = next(r for r in rows if r["source"] == "inpaint_box")
+        m = Image.open(io.BytesIO(victim["mask"]["bytes"]))
+        buf = io.BytesIO()
+        m.resize((m.width - 1, m.height), Image.Resampling.NEAREST).save(buf, "PNG")
+        victim["mask"]["bytes"] = buf.getvalue()
+        return victim
+
+    victim, report = tamper("small", shrink, masks=True)
+    w, h = victim["width"], victim["height"]
+    assert f"pair {victim['pair_id']}: inpaint_box mask is {w - 1}x{h} but the image is {w}x{h}" in report
+    _, report = tamper("nocolumn", lambda rows: None, masks=False)
+    assert "lacks the mask column" in report
+
+
+def test_drops_are_counted_under_their_reasons(cli, tmp_path, tiny_sd, tiny_inpaint):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    for name, (h, w), caption in [("a", (64, 96), "a red car"), ("b", (48, 48), "a bird"), ("c", (48, 48), None),
+                                  ("d", (40, 56), None)]:
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / f"{name}.png")
+        if caption:
+            (folder / f"{name}.txt").write_text(caption)
+    data = recipe(tiny_sd, tiny_inpaint, reals={"kind": "folder", "path": str(folder)},
+                  image={"size": None, "min_size": 32}, augment={"ops": {}})
+    data["fakes"] = [data["fakes"][0], {**data["fakes"][2], "area": [1e-4, 1e-4], "aspect": [1.0, 1.0]}]
+    out = build(tmp_path, "drops", data)
+    summary = json.loads((out / "meta" / "summary.json").read_text())
+    # c, d: no caption (img2img prompts with it); b: a 1e-4 box on 48x48 rounds to 0 px; a keeps 1 px
+    assert summary["dropped"] == {"no_caption": 2, "mask_degenerate": 1} and summary["pairs"] == 1
+    assert summary["generator_counters"]["inpaint_box"]["mask_degenerate"] == 1
+    (row,) = [r for r in rows_of(out) if r["source"] == "inpaint_box"]
+    assert (row["width"], row["height"]) == (96, 64) and json.loads(row["provenance"])["mask_fraction"] > 0
+    assert cli("verify", out)[0] == 0
+
+
+def test_full_regenerations_alone_keep_todays_schema(tmp_path, tiny_sd, tiny_inpaint):
+    from toolkit.sample import COLUMNS
+
+    data = recipe(tiny_sd, tiny_inpaint, augment={"ops": {}}, reals={"kind": "bundled", "count": 2})
+    data["fakes"] = data["fakes"][:2]  # img2img + inpaint with the empty mask: no mask column
+    out = build(tmp_path, "full", data)
+    for f in (out / "data").glob("*.parquet"):
+        assert pq.read_schema(f).names == list(COLUMNS)
+    assert "name: mask" not in (out / "README.md").read_text().split("---")[1]
+
+
+def test_inspect_page_shows_the_masks(augmented, tmp_path):
+    from toolkit.inspect_page import write_inspect
+    from toolkit.store.atomic import Output
+
+    info = write_inspect(Output(str(augmented)), tmp_path / "page", max_pairs=4)
+    page = (tmp_path / "page" / "index.html").read_text()
+    shown = sorted(p.name for p in (tmp_path / "page" / "img").glob("*_mask.png"))
+    assert len(shown) == 4 * len(KINDS) and "generated</figcaption>" in page and info["pairs"] == 4
+
+
+def test_regeneration_recipe_reads():
+    from conftest import ROOT
+    from toolkit.recipe import load_recipe
+
+    r = load_recipe(ROOT / "recipes" / "regeneration.yaml", ["reals.url_list=x.parquet"])
+    assert [(f.kind, f.mask) for f in r.fakes] == [("inpaint", "empty"), ("inpaint", "rectangle")]
+    assert r.fakes[1].restores and r.makes_masks() and r.augment.matched

@@ -1,0 +1,130 @@
+"""Inpainting fakes (`kind: inpaint`): a diffusers inpainting pipeline regenerates the real where a mask
+says, and the mask is stored as data (the `mask` column) for localisation.
+
+Mask modes (`mask:`):
+- `empty`: B-Free's self-conditioned regeneration. The inpainting UNet (9 input channels: noisy latent,
+  mask, masked-image latent) is conditioned on the *whole* real with an empty mask and regenerates every
+  pixel from noise (at `strength: 1`), so the fake keeps the real's content and layout while every
+  pixel is the generator's. It needs a real inpainting UNet (SD 2 / SD 1.5 inpainting); with a plain
+  4-channel UNet diffusers would keep the whole real, which is refused. The row's mask is all 255.
+- `rectangle`: one seeded box (its area fraction drawn in `area`, aspect ratio in `aspect`).
+- `brush`: seeded free-form strokes (`strokes`, `brush_width`, `vertices`).
+  Masks are drawn at the pair's geometry (transforms/masks.py) from (seed, pair_id, name, "mask"),
+  resized nearest-neighbour to the generation size for the pipeline; the stored label is the
+  pair-size mask.
+- (`object`, a segmentation model's mask, is not implemented.)
+
+`restore_background` (default: true for rectangle and brush; `empty` has no background): after the
+output is brought back to the pair's geometry, the real's pixels are pasted outside the mask, so every
+pixel the mask marks 0 is exactly the real's (before the pair's matched augmentation, which both get).
+With `false`, the pixels outside the mask are the pipeline's own (they went through the VAE): the mask
+then marks what was inpainted, not what differs.
+
+Model: any diffusers inpainting pipeline by hub id or local path, loaded with
+`AutoPipelineForInpainting` (default `stabilityai/stable-diffusion-2-inpainting`;
+`stable-diffusion-v1-5/stable-diffusion-inpainting` loads through the same class). Everything else
+(prompt from the caption or a fixed `prompt`, per-pair seeds, generation size with the real's aspect
+ratio, alignment back to the pair's geometry, batching) is img2img.py's `Regenerator`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import numpy as np
+
+from .. import validation as v
+from ..registry import GENERATORS
+from ..seeding import derive_seed, rng_for
+from ..transforms import masks
+from .img2img import Job, Regenerator, check_regeneration
+
+
+@dataclass
+class InpaintConfig:
+    kind: str = "inpaint"
+    model: str = "stabilityai/stable-diffusion-2-inpainting"  # hub id, local path or builtin:NAME
+    revision: Optional[str] = None
+    mask: str = "rectangle"  # empty (B-Free: whole image, self-conditioned) | rectangle | brush
+    restore_background: Optional[bool] = None  # paste the real back outside the mask; null: true unless empty
+    area: List[float] = field(default_factory=lambda: [0.1, 0.4])  # rectangle: area fraction range
+    aspect: List[float] = field(default_factory=lambda: [0.5, 2.0])  # rectangle: width / height range
+    strokes: List[int] = field(default_factory=lambda: [1, 4])  # brush: number of strokes
+    brush_width: List[float] = field(default_factory=lambda: [0.05, 0.15])  # brush: fraction of the short side
+    vertices: List[int] = field(default_factory=lambda: [4, 10])  # brush: segments per stroke
+    prompt: Optional[str] = None  # null: each real's caption; a string: this prompt for every pair ("" = none)
+    negative_prompt: Optional[str] = None
+    strength: float = 1.0  # 1: the masked region from pure noise (diffusers' default)
+    steps: int = 50
+    guidance_scale: float = 7.5
+    scheduler: str = "default"
+    height: int = 512  # generation area (height x width pixels); the aspect ratio is the real's
+    width: int = 512
+    dtype: str = "float16"  # float16 | bfloat16 | float32 (float32 on CPU)
+    batch_size: int = 8
+    name: Optional[str] = None  # the rows' `source` value; default inpaint
+
+    float16_needs_gpu = True  # (not a field) the recipe refuses dtype float16 with runner.device: cpu
+
+    def __post_init__(self):
+        check_regeneration(self)
+        v.one_of("mask", self.mask, masks.MODES)
+        v.low_high("area", self.area, 0, 1, low_open=True)
+        v.low_high("aspect", self.aspect, 0, low_open=True)
+        v.low_high("strokes", self.strokes, 1)
+        v.low_high("brush_width", self.brush_width, 0, 1, low_open=True)
+        v.low_high("vertices", self.vertices, 1)
+        if self.mask == "empty" and self.restore_background:
+            raise v.ConfigError("restore_background: mask: empty regenerates the whole image, there is no "
+                                "background to restore (pasting it would give the real back); use false or null")
+
+    @property
+    def makes_masks(self) -> bool:
+        """Partial fakes, hence the `mask` column: every mode but `empty` (a full regeneration)."""
+        return self.mask != "empty"
+
+    @property
+    def restores(self) -> bool:
+        return self.mask != "empty" if self.restore_background is None else bool(self.restore_background)
+
+
+@GENERATORS.register("inpaint", InpaintConfig)
+class Inpaint(Regenerator):
+    kind = "inpaint"
+    auto_pipeline = "AutoPipelineForInpainting"
+
+    def __init__(self, cfg: InpaintConfig, recipe, device: str):
+        super().__init__(cfg, recipe, device)
+        if cfg.mask == "empty" and self.unet_in_channels != 9:
+            raise ValueError(f"mask: empty needs an inpainting UNet (9 input channels); {cfg.model} has "
+                             f"{self.unet_in_channels}, with which diffusers would return the real unchanged")
+
+    def provenance(self) -> dict:
+        c = self.cfg
+        params = {"rectangle": {"area": c.area, "aspect": c.aspect},
+                  "brush": {"strokes": c.strokes, "brush_width": c.brush_width, "vertices": c.vertices}}
+        return {**super().provenance(), "mask_mode": c.mask, "mask_params": params.get(c.mask, {}),
+                "restore_background": c.restores}
+
+    def prepare(self, real: np.ndarray, pair_id: str, prompt: str) -> Job:
+        job = super().prepare(real, pair_id, prompt)
+        c = self.cfg
+        h, w = real.shape[:2]
+        if c.mask == "empty":  # the pipeline sees an empty mask; every pixel is regenerated (label: None = all)
+            job.pipe_mask = masks.to_size(np.zeros((h, w), np.uint8), job.gen_width, job.gen_height)
+            job.info = {"mask": "empty"}
+            return job
+        parts = (self.recipe.seed, pair_id, self.name, "mask")
+        if c.mask == "rectangle":
+            label, info = masks.rectangle(w, h, rng_for(*parts), area=c.area, aspect=c.aspect)
+        else:
+            label, info = masks.brush(w, h, rng_for(*parts), strokes=c.strokes, brush_width=c.brush_width,
+                                      vertices=c.vertices)
+        job.label_mask, job.restore = label, c.restores
+        job.pipe_mask = masks.to_size(label, job.gen_width, job.gen_height)
+        job.info = {"mask": c.mask, "mask_seed": derive_seed(*parts), **info}
+        return job
+
+    def pipeline_kwargs(self, jobs: list[Job]) -> dict:
+        return {"mask_image": [j.pipe_mask for j in jobs], "height": jobs[0].gen_height, "width": jobs[0].gen_width}
