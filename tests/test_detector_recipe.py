@@ -50,7 +50,11 @@ def test_demo_recipe_has_an_honest_offline_detector():
 
     det = load_recipe(ROOT / "recipes" / "demo.yaml").detector
     assert det.kind == "resnet50" and det.model is None and not det.stem_downsample  # random init, paper's stem
-    assert "not ImageNet ResNet-50" in det.note
+    assert det.preset == "light" and det.augment.jpeg == 0.1  # the CPU budget: lighter than the paper
+    assert "not ImageNet ResNet-50" in det.note and "light" in det.note
     from toolkit.detectors.config import ResNetConfig
 
-    assert ResNetConfig().model == "microsoft/resnet-50" and ResNetConfig().lr == 1e-4  # train's default: the paper
+    # train's default: the paper (AlignedForensics training_code/README.md:55)
+    d = ResNetConfig()
+    assert d.model == "microsoft/resnet-50" and d.lr == 1e-4 and d.preset == "paper"
+    assert d.pairs_per_batch == 32 and d.augment.color_jitter == 0.8 and d.val_augment and d.min_delta == 0.001

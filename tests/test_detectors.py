@@ -87,7 +87,7 @@ def test_paired_augmentation_is_identical_within_a_pair():
 def test_resnet_learns_a_separable_set(resnet_model):
     rec = json.loads((resnet_model / "metrics.json").read_text())
     assert rec["test"]["roc_auc"] > 0.95, rec["test"]
-    assert {"ap", "acc@0.5", "acc@val", "real_acc", "fake_acc", "balanced_acc"} <= set(rec["test"])
+    assert {"ap", "acc@0.5", "acc@val", "real_acc", "fake_acc", "balanced_acc", "acc@oracle"} <= set(rec["test"])
     assert set(rec["breakdown"]["by_source"]) == {"checker"}
     assert set(rec["breakdown"]["by_augment"]) == {"png", "blur+png"}
     names = [r["perturbation"] for r in rec["robustness"]]
@@ -95,13 +95,18 @@ def test_resnet_learns_a_separable_set(resnet_model):
                      "down0.5", "down0.75", "up1.5", "blur0.5", "blur1", "blur2"]
     for f in ("model.safetensors", "detector.json", "README.md", "roc.png", "pr.png", "robustness.png"):
         assert (resnet_model / f).stat().st_size > 0, f
-    # the stem keeps full resolution (no stride, no max-pool), the head has dropout 0.5 and one logit
+    # the stem keeps full resolution (stride-1 conv, 3x3 max-pool at stride 1), the head has dropout 0.5
+    # and one logit
+    import torch
+
     from toolkit.detectors.storage import load
 
     det, _ = load(str(resnet_model))
     assert det.net.resnet.embedder.embedder.convolution.stride == (1, 1)
-    assert type(det.net.resnet.embedder.pooler).__name__ == "Identity"
+    pool = det.net.resnet.embedder.pooler
+    assert isinstance(pool, torch.nn.MaxPool2d) and (pool.kernel_size, pool.stride, pool.padding) == (3, 1, 1)
     assert det.net.classifier[1].p == 0.5 and det.net.classifier[2].out_features == 1
+    assert rec["history"][0]["epoch"] == 0  # the untrained model was validated first (the initial best)
 
 
 def test_resnet_with_shuffled_labels_stays_at_chance(ds_a, tmp_path):
@@ -129,7 +134,8 @@ def test_clip_features_are_cached_and_reused(ds_a, tmp_path):
     from toolkit.detectors import features
 
     model = tiny_clip(tmp_path / "clip")
-    common = [f"model={model}", f"cache_dir={tmp_path / 'cache'}", "robustness=false"]
+    # preset=light: train on cached features (the paper setting recomputes them every epoch, below)
+    common = [f"model={model}", f"cache_dir={tmp_path / 'cache'}", "robustness=false", "preset=light"]
     features.STATS.update(computed=0, reused=0)
     assert main(["train", ds_a, "--detector", "clip-probe", "--out", str(tmp_path / "p1"), *common,
                  "lr=1e-2", "patience=20"]) == 0
@@ -159,6 +165,35 @@ def test_clip_features_are_cached_and_reused(ds_a, tmp_path):
     assert knn["test"]["roc_auc"] > 0.9, knn["test"]
     # a different model never reuses those features
     assert features.model_fingerprint(model) != features.model_fingerprint(str(tmp_path))
+
+
+def test_clip_probe_trains_with_univfds_augmentation(ds_a, tmp_path):
+    """The paper setting: training features recomputed every epoch from augmented crops."""
+    from transformers import CLIPVisionModelWithProjection
+
+    from toolkit.cli import main
+
+    model = tiny_clip(tmp_path / "clip")
+    calls = {"n": 0}
+    orig = CLIPVisionModelWithProjection.forward
+
+    def counting(self, *a, **k):
+        calls["n"] += 1
+        return orig(self, *a, **k)
+
+    CLIPVisionModelWithProjection.forward = counting
+    try:
+        assert main(["train", ds_a, "--detector", "clip-probe", "--out", str(tmp_path / "p"), f"model={model}",
+                     f"cache_dir={tmp_path / 'cache'}", "robustness=false", "max_epochs=3", "augment.resize=40",
+                     "feature_batch=64", "lr=1e-2"]) == 0
+    finally:
+        CLIPVisionModelWithProjection.forward = orig
+    rec = json.loads((tmp_path / "p" / "metrics.json").read_text())
+    assert rec["epochs"] == 3 and rec["config"]["train_augment"]
+    # train (104 rows) every epoch in batches of 64: 2 calls x 3; val (16) once; then val and test (UnivFD's
+    # test transform) for the threshold and the metrics
+    assert calls["n"] == 2 * 3 + 1 + 1 + 1
+    assert "UnivFD's augmentation recomputed every epoch" in (tmp_path / "p" / "README.md").read_text()
 
 
 def test_bad_settings_are_one_line_errors(cli, ds_a, tmp_path):

@@ -1,7 +1,9 @@
-"""`toolkit train DATASET --detector resnet50|clip-probe|clip-knn|fakeinversion [--out DIR] [key=value ...]`:
-train a reference detector on a toolkit build (a folder) or a hub dataset id, evaluate it on the
-test split (metrics, per-generator and per-augmentation breakdowns, robustness sweep, ROC/PR plots),
-save it (safetensors + model card) and, for a local build, write the results into its card."""
+"""`toolkit train DATASET --detector resnet50|clip-probe|clip-knn|fakeinversion [--preset paper|light]
+[--val VAL_DATASET] [--out DIR] [--print-config] [key=value ...]`: train a reference detector on a toolkit
+build (a folder) or a hub dataset id, evaluate it on the test split (metrics, per-generator and
+per-augmentation breakdowns, robustness sweep, ROC/PR plots), save it (safetensors + model card) and,
+for a local build, write the results into its card. The defaults are the papers' settings
+(docs/fidelity.md); `--print-config` prints the resolved settings as YAML and exits."""
 
 from __future__ import annotations
 
@@ -16,16 +18,32 @@ def add_arguments(p) -> None:
     p.add_argument("overrides", nargs="*", help="detector settings, e.g. max_epochs=5 crop=64 model=null "
                                                 "arch.depths=[1,1,1,1] (see docs/detectors.md)")
     p.add_argument("--detector", default="resnet50", help="resnet50 (default) | clip-probe | clip-knn | fakeinversion")
+    p.add_argument("--preset", help="paper (default: the reference settings) | light (lighter augmentation and "
+                                    "batches, validation on full images, cached CLIP features; for CPUs)")
+    p.add_argument("--val", metavar="DATASET", help="validate on this separate dataset (folder or hub id), as "
+                                                    "the papers do; default: hold out val_fraction of the training pairs")
     p.add_argument("--out", help="model folder (default outputs/detectors/<dataset>-<detector>)")
     p.add_argument("--no-card", action="store_true", help="do not write the results into the dataset's card")
+    p.add_argument("--print-config", action="store_true", help="print the resolved settings (YAML) and exit")
 
 
 def run(args) -> int:
-    from ..detectors.config import detector_config, with_overrides
+    from ..detectors.config import detector_config, to_dict, with_overrides
+
+    base = {"kind": args.detector}
+    if args.preset is not None:
+        base["preset"] = args.preset
+    if args.val is not None:
+        base["val_dataset"] = args.val
+    raw = with_overrides(base, args.overrides or [], "toolkit train")
+    cfg = detector_config(raw, where="toolkit train", path="detector")
+    if args.print_config:
+        import yaml
+
+        print(yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None), end="")
+        return 0
     from ..detectors.run import train_and_evaluate
 
-    raw = with_overrides({"kind": args.detector}, args.overrides or [], "toolkit train")
-    cfg = detector_config(raw, where="toolkit train", path="detector")
     rec = train_and_evaluate(args.dataset, cfg, out=args.out, update_card=not args.no_card,
                              echo=lambda s: print(s, file=sys.stderr))
     m = rec["test"]

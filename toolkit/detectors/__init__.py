@@ -1,10 +1,12 @@
 """Reference detectors trained and evaluated on toolkit datasets.
 
-One concern per module: `config` (typed settings per detector kind), `data` (loading a build or a hub
-dataset with pairs kept together), `augment` (training augmentation drawn once per pair), `resnet`,
-`features` (cached CLIP features), `clip_probe`, `clip_knn`, `metrics`, `plots`, `robustness`,
-`storage` (safetensors + model card), `report` (markdown for the cards) and `run` (train, evaluate,
-write results), which the `toolkit train` / `toolkit eval` commands and a recipe's `detector:` call.
+One concern per module: `config` (typed settings per detector kind, the `paper` and `light` presets),
+`data` (loading a build or a hub dataset with pairs kept together), `augment` (the alignment paper's
+training augmentation, drawn once per pair), `probe_augment` (UnivFD's transforms for the probe),
+`resnet`, `features` (CLIP features, cached), `clip_probe`, `clip_knn`, `fakeinversion`, `metrics`,
+`plots`, `robustness`, `storage` (safetensors + model card), `report` (markdown for the cards) and
+`run` (train, evaluate, write results), which the `toolkit train` / `toolkit eval` commands and a
+recipe's `detector:` call. docs/fidelity.md compares every setting with the reference code.
 """
 
 KINDS = {

@@ -3,8 +3,8 @@
 The score of an image is a soft vote of its k most similar training images: weights
 softmax(similarity / temperature) over those k, P(fake) = weighted share of fakes. k=1 is UnivFD's
 nearest neighbour exactly (a 0/1 score); k > 1 gives a ranking, which AP and ROC-AUC need.
-Nothing is trained: the bank is the cached features of the training split (validation only picks
-the threshold).
+Nothing is trained: the bank is the cached features of the training split, computed with UnivFD's
+test transform (features.py; validation only picks the threshold).
 """
 
 from __future__ import annotations
@@ -32,9 +32,12 @@ def knn_scores(bank: np.ndarray, bank_labels: np.ndarray, query: np.ndarray, k: 
 class ClipKnnDetector:
     kind = "clip-knn"
 
-    def __init__(self, cfg, bank: np.ndarray | None = None, bank_labels: np.ndarray | None = None):
+    def __init__(self, cfg, bank: np.ndarray | None = None, bank_labels: np.ndarray | None = None,
+                 preprocess: str = "univfd"):
         self.cfg = cfg
-        self.extractor = FeatureExtractor(cfg.model, cfg.device, cfg.feature_batch, cfg.cache_dir)
+        self.preprocess = preprocess
+        self.extractor = FeatureExtractor(cfg.model, cfg.device, cfg.feature_batch, cfg.cache_dir,
+                                          precision=cfg.precision, preprocess=preprocess)
         self.bank, self.bank_labels = bank, bank_labels
 
     def fit(self, train, val, echo=print) -> list[dict]:
@@ -56,8 +59,9 @@ class ClipKnnDetector:
 
     def meta(self) -> dict:
         return {"feature_model": self.cfg.model, "feature_fingerprint": self.extractor.fingerprint,
-                "parameters": 0, "bank": int(len(self.bank_labels))}
+                "preprocess": self.preprocess, "parameters": 0, "bank": int(len(self.bank_labels))}
 
     @classmethod
     def restore(cls, cfg, meta: dict, tensors: dict) -> "ClipKnnDetector":
-        return cls(cfg, tensors["bank"].numpy(), tensors["bank_labels"].numpy().astype(np.float64))
+        return cls(cfg, tensors["bank"].numpy(), tensors["bank_labels"].numpy().astype(np.float64),
+                   preprocess=meta.get("preprocess", "upscale"))  # saved before: upscaled crops

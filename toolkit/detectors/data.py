@@ -3,8 +3,9 @@
 A dataset is a local toolkit build (a folder with README.md + data/) or a Hugging Face hub id; both
 go through `datasets.load_dataset`, with the image column cast to `decode=False` so we get the exact
 stored bytes (the robustness sweep re-encodes from those, and the feature cache hashes them).
-Validation pairs are carved out of the training split *by pair*, so a real and its fake never sit
-on both sides of the train/val boundary.
+Validation comes from a separate dataset (`val_dataset`, as both papers validate on a set of their
+own), from a named split, or is carved out of the training split *by pair*, so a real and its fake
+never sit on both sides of the train/val boundary.
 """
 
 from __future__ import annotations
@@ -134,7 +135,27 @@ def _aug_label(record) -> str:
         return str(record)
 
 
-def train_val_test(splits: dict[str, Split], cfg, dataset: str) -> tuple[Split, Split, Split]:
+VAL_SPLIT_GUESSES = ("validation", "val", "valid", "test", "train")
+
+
+def val_split_name(splits: dict, cfg, where: str) -> str:
+    """The split of `val_dataset` to validate on: `val_split`, else its only split, else the first of
+    VAL_SPLIT_GUESSES it has."""
+    if cfg.val_split:
+        if cfg.val_split not in splits:
+            raise ToolkitError(f"{where}: no split {cfg.val_split!r} (has: {', '.join(splits)}); set val_split=...")
+        return cfg.val_split
+    if len(splits) == 1:
+        return next(iter(splits))
+    for name in VAL_SPLIT_GUESSES:
+        if name in splits:
+            return name
+    raise ToolkitError(f"{where}: which split to validate on? (has: {', '.join(splits)}); set val_split=...")
+
+
+def train_val_test(splits: dict[str, Split], cfg, dataset: str, val_splits: dict | None = None
+                   ) -> tuple[Split, Split, Split]:
+    """`val_splits`: the splits of `cfg.val_dataset`, already loaded (loaded here when None)."""
     for key in ("train_split", "test_split"):
         if getattr(cfg, key) not in splits:
             raise ToolkitError(f"{dataset}: no split {getattr(cfg, key)!r} (has: {', '.join(splits)}); "
@@ -143,7 +164,15 @@ def train_val_test(splits: dict[str, Split], cfg, dataset: str) -> tuple[Split, 
     if cfg.max_train_pairs:
         keep = sorted(train.pairs(), key=lambda g: derive_seed(cfg.seed, train.pair_ids[g[0]], "subsample"))
         train = train.subset(sorted(i for g in keep[: cfg.max_train_pairs] for i in g))
-    if cfg.val_split:
+    if getattr(cfg, "val_dataset", None):
+        vs = val_splits if val_splits is not None else load_splits(cfg.val_dataset)
+        name = val_split_name(vs, cfg, cfg.val_dataset)
+        if name == cfg.train_split and os.path.abspath(cfg.val_dataset) == os.path.abspath(dataset):
+            raise ToolkitError(f"{dataset}: val_dataset is the training split itself; name another split or dataset")
+        val = vs[name]
+        if len(set(val.labels.tolist())) < 2:
+            raise ToolkitError(f"{cfg.val_dataset}: validation split {val.name} needs both real and fake rows")
+    elif cfg.val_split:
         if cfg.val_split not in splits:
             raise ToolkitError(f"{dataset}: no split {cfg.val_split!r} (has: {', '.join(splits)})")
         val = splits[cfg.val_split]

@@ -1,4 +1,5 @@
-"""Where detectors run: CUDA with mixed precision (bfloat16 autocast) when present, CPU otherwise."""
+"""Where detectors run: CUDA when present, CPU otherwise; float32 by default (as the references),
+bfloat16 autocast on CUDA with `precision: bfloat16` (faster, no loss scaler needed)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,18 @@ def pick(pref: str = "auto") -> torch.device:
     return torch.device(pref)
 
 
-def autocast(device: torch.device):
-    """bfloat16 autocast on CUDA (no loss scaler needed); full precision on CPU."""
-    if device.type == "cuda":
+def uses_bf16(device: torch.device, precision: str = "float32") -> bool:
+    return device.type == "cuda" and precision == "bfloat16"
+
+
+def autocast(device: torch.device, precision: str = "float32"):
+    """bfloat16 autocast on CUDA when asked for; full precision otherwise (and always on CPU)."""
+    if uses_bf16(device, precision):
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
-def describe(device: torch.device) -> str:
+def describe(device: torch.device, precision: str = "float32") -> str:
     if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (bf16 autocast)"
+        return f"{torch.cuda.get_device_name(device)} ({'bf16 autocast' if uses_bf16(device, precision) else 'float32'})"
     return f"CPU ({torch.get_num_threads()} threads)"

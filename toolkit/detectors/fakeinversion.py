@@ -23,7 +23,7 @@ from torch import nn
 
 from ..errors import ToolkitError
 from . import augment as aug_mod
-from .resnet import MEAN, STD, ResNetDetector, build_network
+from .resnet import MEAN, STEM, STD, ResNetDetector, build_network
 
 FEATURE_KIND = "ddim_inversion"
 _MAPS: dict = {}  # dataset folder -> {(pair_id, source): (noise_png, recon_png)}
@@ -101,9 +101,9 @@ def inflate_stem(model: nn.Module, channels: int = 9) -> nn.Module:
     return model
 
 
-def build_network9(cfg, hf_config: dict | None = None) -> nn.Module:
+def build_network9(cfg, hf_config: dict | None = None, stem: str = STEM) -> nn.Module:
     if hf_config is not None:
-        return build_network(cfg, hf_config={**hf_config, "num_channels": 9})
+        return build_network(cfg, hf_config={**hf_config, "num_channels": 9}, stem=stem)
     if cfg.model is None:
         c = copy.copy(cfg)
         c.arch = {**dict(cfg.arch), "num_channels": 9}
@@ -114,8 +114,8 @@ def build_network9(cfg, hf_config: dict | None = None) -> nn.Module:
 class FakeInversionDetector(ResNetDetector):
     kind = "fakeinversion"
 
-    def __init__(self, cfg, net: nn.Module | None = None):
-        super().__init__(cfg, net or build_network9(cfg))
+    def __init__(self, cfg, net: nn.Module | None = None, stem: str = STEM):
+        super().__init__(cfg, net or build_network9(cfg), stem=stem)
 
     to_tensor = staticmethod(to_tensor9)
     augment_apply = staticmethod(_apply9)
@@ -128,9 +128,10 @@ class FakeInversionDetector(ResNetDetector):
 
     @classmethod
     def restore(cls, cfg, meta: dict, tensors: dict) -> "FakeInversionDetector":
-        net = build_network9(cfg, hf_config=meta["hf_config"])
+        stem = meta.get("stem", "conv-s1")  # saved before the max-pool was restored: no pool
+        net = build_network9(cfg, hf_config=meta["hf_config"], stem=stem)
         net.load_state_dict(tensors)
-        return cls(cfg, net)
+        return cls(cfg, net, stem=stem)
 
 
 __all__ = ["FakeInversionDetector", "NineChannels", "feature_maps"]

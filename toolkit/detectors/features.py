@@ -2,14 +2,22 @@
 
 Rows are cut into blocks of BLOCK consecutive rows of a split (the unit of caching, like a build's
 shard). A block's cache key is the sha256 of: the model's fingerprint (id + config + weight files), the
-preprocessing version, the perturbation tag (robustness sweep) and the sha256 of every image's bytes
-in it. So a rebuilt dataset with new bytes, another model or another perturbation never reuses a
-stale file, and an unchanged one is never recomputed; the model is not even loaded when every block
-is cached. Files are written under a temporary name and renamed (a killed run leaves no half file).
+preprocessing version, the precision it ran at, the perturbation tag (robustness sweep) and the sha256
+of every image's bytes in it. So a rebuilt dataset with new bytes, another model or another
+perturbation never reuses a stale file, and an unchanged one is never recomputed; the model is not even
+loaded when every block is cached. Files are written under a temporary name and renamed (a killed run
+leaves no half file).
 
-Preprocessing follows UnivFD's test transform: center crop to the model's input size (224 for
-ViT-L/14), upscaling (bicubic) only images whose short side is smaller; CLIP's normalisation.
-The feature is the projected image embedding (768-d for ViT-L/14).
+Preprocessing (`preprocess=`):
+- "univfd" (the detectors): UnivFD's test transform (WisconsinAIVision/UniversalFakeDetect,
+  validate.py:198-202): torchvision's CenterCrop to the model's input size (224 for ViT-L/14) with
+  its offset rounding (`int(round((H - 224) / 2))`, Python's round-half-to-even) and zero padding of
+  any side shorter than the crop (no resizing), then CLIP's normalisation.
+- "upscale" (retrieval, and detectors saved before the UnivFD transform): images whose short side is
+  smaller are upscaled bicubically, then a centre crop at floor offsets.
+The feature is the projected image embedding (768-d for ViT-L/14), what UnivFD's
+`CLIPModel.forward` feeds its linear layer (`self.model.encode_image(x)`, models/clip_models.py:20):
+CLIP's visual projection of the layer-normed class token.
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ from PIL import Image
 from . import device as dev
 
 BLOCK = 512
-PREPROCESS_VERSION = "center-crop-v1"
+PREPROCESS_VERSIONS = {"univfd": "univfd-center-crop-v2", "upscale": "center-crop-v1"}
+PREPROCESS_VERSION = PREPROCESS_VERSIONS["upscale"]  # the earlier name, kept for importers
 CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
 CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
 STATS = {"computed": 0, "reused": 0}  # rows whose features were computed / read from the cache
@@ -60,11 +69,47 @@ def model_fingerprint(name: str) -> str:
     return h.hexdigest()[:16]
 
 
+def center_crop(arr: np.ndarray, size: int) -> np.ndarray:
+    """torchvision's `center_crop` on HxWxC uint8: sides shorter than `size` are zero-padded
+    ((size - side) // 2 before, the rest after), then the crop starts at int(round((side - size) / 2))."""
+    h, w = arr.shape[:2]
+    if h < size or w < size:
+        ph, pw = max(0, size - h), max(0, size - w)
+        arr = np.pad(arr, ((ph // 2, (ph + 1) // 2), (pw // 2, (pw + 1) // 2), (0, 0)))
+        h, w = arr.shape[:2]
+    top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    return arr[top : top + size, left : left + size]
+
+
+def normalize(crop: np.ndarray) -> np.ndarray:
+    return (crop.astype(np.float32) / 255.0 - CLIP_MEAN) / CLIP_STD
+
+
+def upscale_center_crop(arr: np.ndarray, size: int) -> np.ndarray:
+    h, w = arr.shape[:2]
+    if min(h, w) < size:
+        s = size / min(h, w)
+        arr = np.asarray(Image.fromarray(arr).resize((max(size, round(w * s)), max(size, round(h * s))), Image.BICUBIC))
+        h, w = arr.shape[:2]
+    y, x = (h - size) // 2, (w - size) // 2
+    return arr[y : y + size, x : x + size]
+
+
+def preprocess(arr: np.ndarray, size: int, mode: str = "upscale") -> np.ndarray:
+    crop = center_crop(arr, size) if mode == "univfd" else upscale_center_crop(arr, size)
+    return normalize(crop)
+
+
 class FeatureExtractor:
-    def __init__(self, model: str, device: str = "auto", batch: int = 32, cache_dir: str | None = None):
+    def __init__(self, model: str, device: str = "auto", batch: int = 32, cache_dir: str | None = None,
+                 precision: str = "bfloat16", preprocess: str = "upscale"):
+        if preprocess not in PREPROCESS_VERSIONS:
+            raise ValueError(f"preprocess: must be one of {', '.join(PREPROCESS_VERSIONS)}, got {preprocess!r}")
         self.name = model
         self.device = dev.pick(device)
         self.batch = batch
+        self.precision = precision
+        self.mode = preprocess
         self.cache = Path(cache_dir) if cache_dir else default_cache_dir()
         self.fingerprint = model_fingerprint(model)
         self._model = None
@@ -83,8 +128,13 @@ class FeatureExtractor:
             self._model = m.eval().to(self.device)
         return self._model
 
+    @property
+    def image_size(self) -> int:
+        return int(self.model().config.image_size)
+
     def block_key(self, split, start: int, stop: int) -> str:
-        h = hashlib.sha256(f"{self.fingerprint}\x1f{PREPROCESS_VERSION}\x1f{split.tag}".encode())
+        amp = "bf16" if dev.uses_bf16(self.device, self.precision) else "fp32"
+        h = hashlib.sha256(f"{self.fingerprint}\x1f{PREPROCESS_VERSIONS[self.mode]}\x1f{amp}\x1f{split.tag}".encode())
         for i in range(start, stop):
             h.update(hashlib.sha256(split.images[i]).digest())
         return h.hexdigest()
@@ -114,27 +164,21 @@ class FeatureExtractor:
             return np.zeros((0, 0), dtype=np.float32)
         return np.concatenate(blocks).astype(np.float32)
 
-    @torch.no_grad()
     def _compute(self, split, rows) -> np.ndarray:
-        model = self.model()
-        size = model.config.image_size
-        out = []
+        size = self.image_size
         rows = list(rows)
-        for s in range(0, len(rows), self.batch):
-            x = np.stack([preprocess(split.pixels(i), size) for i in rows[s : s + self.batch]])
-            x = torch.from_numpy(x).permute(0, 3, 1, 2).to(self.device)
-            with dev.autocast(self.device):
-                emb = model(pixel_values=x).image_embeds
-            out.append(emb.float().cpu().numpy())
+        out = [self.embed([preprocess(split.pixels(i), size, self.mode) for i in rows[s : s + self.batch]])
+               for s in range(0, len(rows), self.batch)]
         return np.concatenate(out)
 
-
-def preprocess(arr: np.ndarray, size: int) -> np.ndarray:
-    h, w = arr.shape[:2]
-    if min(h, w) < size:
-        s = size / min(h, w)
-        arr = np.asarray(Image.fromarray(arr).resize((max(size, round(w * s)), max(size, round(h * s))), Image.BICUBIC))
-        h, w = arr.shape[:2]
-    y, x = (h - size) // 2, (w - size) // 2
-    crop = arr[y : y + size, x : x + size].astype(np.float32) / 255.0
-    return (crop - CLIP_MEAN) / CLIP_STD
+    @torch.no_grad()
+    def embed(self, normalized: list[np.ndarray]) -> np.ndarray:
+        """Projected image embeddings of preprocessed (normalised HxWx3 float32) crops, `batch` at a time."""
+        model = self.model()
+        out = []
+        for s in range(0, len(normalized), self.batch):
+            x = torch.from_numpy(np.stack(normalized[s : s + self.batch])).permute(0, 3, 1, 2).to(self.device)
+            with dev.autocast(self.device, self.precision):
+                emb = model(pixel_values=x).image_embeds
+            out.append(emb.float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)

@@ -46,13 +46,25 @@ def train_and_evaluate(dataset: str, cfg, out: str | None = None, echo=print, up
     splits = load_splits(dataset)
     train, val, test = train_val_test(splits, cfg, dataset)
     device = dev.pick(cfg.device)
-    echo(f"detector {cfg.kind}: train {len(train.pairs())} pairs ({len(train)} images), "
-         f"val {len(val.pairs())} pairs, test {len(test)} images; device {dev.describe(device)}")
+    echo(f"detector {cfg.kind} (preset {cfg.preset}): train {len(train.pairs())} pairs ({len(train)} images), "
+         f"val {len(val.pairs())} pairs ({len(val)} images; {val_how(cfg)}), test {len(test)} images; "
+         f"device {dev.describe(device, cfg.precision)}")
+    if not cfg.val_dataset:
+        echo("  note: the papers validate on a separate set of generated images; pass --val DATASET "
+             "(or val_dataset=...) to do the same")
     det = detector_class(cfg.kind)(cfg)
+    fit_val = val
+    if cfg.shuffle_labels and len(val):
+        # the control uses no label information at all: early stopping and the threshold on true validation
+        # labels would pick, among untrained-like networks, the ones that happen to separate the classes
+        from ..seeding import rng_for
+
+        fit_val = val.subset(range(len(val)), val.name)
+        fit_val.labels = val.labels[rng_for(cfg.seed, "shuffle-val-labels").permutation(len(val))]
     t0 = time.time()
-    history = det.fit(train, val, echo=echo)
+    history = det.fit(train, fit_val, echo=echo)
     train_s = time.time() - t0
-    thr = best_threshold(val.labels, det.predict(val, desc="val")) if len(val) else 0.5
+    thr = best_threshold(fit_val.labels, det.predict(val, desc="val")) if len(val) else 0.5
     det.threshold = thr
     t1 = time.time()
     scores = det.predict(test, desc="test")
@@ -69,17 +81,18 @@ def train_and_evaluate(dataset: str, cfg, out: str | None = None, echo=print, up
         plots.robustness(rob, str(outp / "robustness.png"), f"{cfg.kind} on {dataset_name(dataset)}")
     eval_s = time.time() - t1
     rec = {"kind": cfg.kind, "dataset": dataset, "config": to_dict(cfg), "config_hash": config_hash(cfg),
-           "device": dev.describe(device), "torch_threads": torch.get_num_threads(),
-           "epochs": len(history), "train_s": round(train_s, 1), "eval_s": round(eval_s, 1),
+           "device": dev.describe(device, cfg.precision), "torch_threads": torch.get_num_threads(),
+           "epochs": getattr(det, "epochs_trained", len(history)), "best_epoch": getattr(det, "best_epoch", None),
+           "train_s": round(train_s, 1), "eval_s": round(eval_s, 1),
            "val_threshold": thr, "test": test_metrics, "breakdown": breakdown(test, scores, thr),
            "robustness": rob, "history": history, "note": cfg.note,
            "splits": {"train": {"name": cfg.train_split, "pairs": len(train.pairs()), "images": len(train)},
-                      "val": {"name": cfg.val_split or f"{cfg.train_split} (held out)", "pairs": len(val.pairs()),
-                              "how": f"split `{cfg.val_split}`" if cfg.val_split else
-                              f"{cfg.val_fraction:g} of the training pairs, held out by pair"},
+                      "val": {"name": val.name if cfg.val_dataset else (cfg.val_split or f"{cfg.train_split} (held out)"),
+                              "dataset": cfg.val_dataset or dataset, "pairs": len(val.pairs()), "images": len(val),
+                              "how": val_how(cfg, val.name)},
                       "test": {"name": cfg.test_split, "images": len(test)}},
            "model_dir": str(outp)}
-    rec.update({k: v for k, v in det.meta().items() if k in ("parameters", "hf_config")})
+    rec.update({k: v for k, v in det.meta().items() if k in ("parameters", "hf_config", "stem", "preprocess")})
     storage.save(det, cfg, str(outp), {k: v for k, v in rec.items() if k != "history"}, report.model_card(rec))
     (outp / "metrics.json").write_text(json.dumps(rec, indent=1, sort_keys=True, default=_json) + "\n")
     echo(f"model saved to {outp} (model.safetensors, detector.json, README.md, metrics.json, plots)")
@@ -87,6 +100,14 @@ def train_and_evaluate(dataset: str, cfg, out: str | None = None, echo=print, up
         write_dataset_card(dataset, rec, outp)
         echo(f"results written into {Path(dataset) / 'README.md'}")
     return rec
+
+
+def val_how(cfg, name: str | None = None) -> str:
+    if cfg.val_dataset:
+        return f"separate dataset `{cfg.val_dataset}`" + (f", split `{name}`" if name else "")
+    if cfg.val_split:
+        return f"split `{cfg.val_split}`"
+    return f"{cfg.val_fraction:g} of the training pairs, held out by pair"
 
 
 def write_dataset_card(dataset: str, rec: dict, model_dir: Path) -> None:
