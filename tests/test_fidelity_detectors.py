@@ -215,8 +215,8 @@ def _torchvision_center_crop(arr: np.ndarray, size: int) -> np.ndarray:
         padded = np.zeros((h + top + bottom, w + left + right, arr.shape[2]), dtype=arr.dtype)
         padded[top : top + h, left : left + w] = arr
         arr, (h, w) = padded, padded.shape[:2]
-    t, l = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
-    return arr[t : t + size, l : l + size]
+    t, lft = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    return arr[t : t + size, lft : lft + size]
 
 
 def test_center_crop_rounds_like_torchvision_and_pads_with_zeros():

@@ -16,7 +16,6 @@ features) for CPU budgets such as the offline demo; any key given explicitly win
 from __future__ import annotations
 
 import copy
-import dataclasses
 import difflib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional

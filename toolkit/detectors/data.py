@@ -92,7 +92,7 @@ def load_splits(dataset: str, dsd=None) -> dict[str, Split]:
         n = len(ds)
         sources = ds["source"] if "source" in ds.column_names else [None] * n
         labels = np.asarray(ds["label"], dtype=np.int64)
-        sources = [s or ("real" if l == 0 else "fake") for s, l in zip(sources, labels)]
+        sources = [s or ("real" if lab == 0 else "fake") for s, lab in zip(sources, labels)]
         augs = [_aug_label(a) for a in (ds["augment"] if "augment" in ds.column_names else [None] * n)]
         out[name] = Split(name, images, labels, list(ds["pair_id"]), sources, augs)
     return out

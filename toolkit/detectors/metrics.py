@@ -118,7 +118,7 @@ def breakdown(split, scores, val_threshold: float | None = None) -> dict:
     labels = split.labels
     real = np.flatnonzero(labels == 0)
     by_source = {}
-    for src in sorted({s for s, l in zip(split.sources, labels) if l == 1}):
+    for src in sorted({s for s, lab in zip(split.sources, labels) if lab == 1}):
         idx = np.concatenate([real, [i for i, s in enumerate(split.sources) if s == src and labels[i] == 1]]).astype(int)
         by_source[src] = summary(labels[idx], scores[idx], val_threshold)
     by_aug = {}

@@ -32,7 +32,7 @@ from torch import nn
 
 from ..seeding import derive_seed, rng_for
 from . import augment, device as dev
-from .metrics import accuracies, average_precision
+from .metrics import average_precision
 
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)  # ImageNet, what the weights were trained with
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
