@@ -1,6 +1,7 @@
 """`toolkit make ... > build.log 2>&1` gives a readable log: no carriage returns or cursor codes, plain
 progress lines, `-q` / `-v`, and no dask "Port 8787 is already in use" warning when two builds run at
-once on one machine (each on its default LocalCluster)."""
+once on one machine (each on its default LocalCluster). The LocalCluster path of the logs is exercised
+by the fault tests (tests/test_faults.py)."""
 
 from __future__ import annotations
 
@@ -11,29 +12,45 @@ import sys
 from conftest import ROOT, demo_args
 
 
-def _local(out, *extra):
-    return [a for a in demo_args(out, "reals.count=8", "runner.workers=1", *extra)
-            if a not in ("runner.scheduler=synchronous", "runner.progress=false")]
-
-
-def test_piped_logs_are_plain_and_two_local_clusters_do_not_warn(tmp_path):
+def test_piped_logs_are_plain_with_progress_lines_and_quiet_is_quiet(tmp_path):
     env = {**os.environ, "TOOLKIT_PROGRESS_INTERVAL_S": "0"}
     env.pop("TQDM_DISABLE", None)
     cmd = [sys.executable, "-m", "toolkit.cli"]
-    a = subprocess.Popen([*cmd, *_local(tmp_path / "a", "-v")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
-    b = subprocess.Popen([*cmd, *_local(tmp_path / "b", "-q")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    log_a, _ = a.communicate(timeout=600)
-    out_b, err_b = b.communicate(timeout=600)
-    assert a.returncode == 0 and b.returncode == 0, log_a + err_b
-    for text in (log_a, out_b, err_b):
+    args = [a for a in demo_args(tmp_path / "a", "reals.count=8") if a != "runner.progress=false"]
+    a = subprocess.run([*cmd, *args, "-v"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=600)
+    args = [a for a in demo_args(tmp_path / "b", "reals.count=8") if a != "runner.progress=false"]
+    b = subprocess.run([*cmd, *args, "-q"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert a.returncode == 0 and b.returncode == 0, a.stdout + b.stderr
+    for text in (a.stdout, b.stdout, b.stderr):
         assert "\r" not in text and "\x1b" not in text
-        assert "already in use" not in text and "Warning" not in text
-    assert "progress: align 8/8 | vae_roundtrip 8/8 | augment 8/8 | write 8/8 pairs" in log_a
-    assert log_a.count("shard train-0000") >= 1 and "pairs, " in log_a  # -v: a line per shard
-    assert err_b == ""  # -q: nothing on stderr
-    assert "dataset 'demo': 8 pairs" in out_b  # the summary still goes to stdout
+    assert "progress: align 8/8 | vae_roundtrip 8/8 | augment 8/8 | write 8/8 pairs" in a.stdout
+    assert a.stdout.count("shard train-0000") >= 1 and "pairs, " in a.stdout  # -v: a line per shard
+    assert b.stderr == ""  # -q: nothing on stderr
+    assert "dataset 'demo': 8 pairs" in b.stdout  # the summary still goes to stdout
+
+
+def test_two_local_clusters_on_one_machine_do_not_warn_about_port_8787():
+    """Started as the executor starts its LocalCluster (executors.Dask): the scheduler's HTTP server on a
+    free loopback port, so a second build on the machine does not print 'Port 8787 is already in use'."""
+    import logging
+    import warnings
+
+    from distributed import LocalCluster
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with LocalCluster(n_workers=0, processes=False, dashboard_address="127.0.0.1:0",
+                          silence_logs=logging.ERROR) as a, \
+                LocalCluster(n_workers=0, processes=False, dashboard_address="127.0.0.1:0",
+                             silence_logs=logging.ERROR) as b:
+            assert a.scheduler.http_server.port != b.scheduler.http_server.port
+    assert not [w for w in caught if "already in use" in str(w.message)]
+    import inspect
+
+    from toolkit import executors
+
+    assert 'dashboard_address="127.0.0.1:0"' in inspect.getsource(executors.Dask._connect)
 
 
 def test_version_and_python_dash_m():
