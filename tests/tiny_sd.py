@@ -82,21 +82,17 @@ def tiny_safety_checker(flag_all: bool):
     return checker, extractor
 
 
-def build_tiny_sd(path, safety_checker: str | None = None, seed: int = 0) -> str:
-    """Build a tiny StableDiffusionPipeline and `save_pretrained` it to `path`; return the path.
-
-    Same family shape as SD v1.5: 4 latent channels, VAE downsampling 8, a CLIP text encoder with a
-    77-token window feeding the UNet's cross-attention, PNDM scheduler as in SD v1.5's own folder.
-    `safety_checker`: None (none saved), "flag_all" or "flag_none" (a tiny real checker)."""
+def _tiny_sd_parts(path: Path, seed: int, unet_in_channels: int) -> dict:
+    """UNet, VAE, CLIP text encoder + tokenizer and PNDM scheduler of the tiny SD family (shared by the
+    text-to-image and the inpainting pipelines; the inpainting UNet takes 9 input channels)."""
     import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    path = Path(path)
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        block_out_channels=(16, 32), layers_per_block=1, sample_size=8, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        block_out_channels=(16, 32), layers_per_block=1, sample_size=8, in_channels=unet_in_channels,
+        out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
         cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8)
     vae = AutoencoderKL(
@@ -111,13 +107,25 @@ def build_tiny_sd(path, safety_checker: str | None = None, seed: int = 0) -> str
         pad_token_id=tokenizer.pad_token_id))
     scheduler = PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                               skip_prk_steps=True, set_alpha_to_one=False, steps_offset=1)
+    return {"vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "unet": unet, "scheduler": scheduler}
+
+
+def build_tiny_sd(path, safety_checker: str | None = None, seed: int = 0) -> str:
+    """Build a tiny StableDiffusionPipeline and `save_pretrained` it to `path`; return the path.
+
+    Same family shape as SD v1.5: 4 latent channels, VAE downsampling 8, a CLIP text encoder with a
+    77-token window feeding the UNet's cross-attention, PNDM scheduler as in SD v1.5's own folder.
+    `safety_checker`: None (none saved), "flag_all" or "flag_none" (a tiny real checker)."""
+    from diffusers import StableDiffusionPipeline
+
+    path = Path(path)
+    parts = _tiny_sd_parts(path, seed, unet_in_channels=4)
     checker, extractor = (None, None)
     if safety_checker is not None:
         if safety_checker not in ("flag_all", "flag_none"):
             raise ValueError(f"safety_checker must be None, 'flag_all' or 'flag_none', got {safety_checker!r}")
         checker, extractor = tiny_safety_checker(flag_all=safety_checker == "flag_all")
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-                                   scheduler=scheduler, safety_checker=checker, feature_extractor=extractor,
+    pipe = StableDiffusionPipeline(**parts, safety_checker=checker, feature_extractor=extractor,
                                    requires_safety_checker=False)
     pipe.save_pretrained(path)
     return str(path)
@@ -127,32 +135,11 @@ def build_tiny_sd_inpaint(path, seed: int = 0) -> str:
     """A tiny StableDiffusionInpaintPipeline saved to `path` (returned): the UNet takes 9 input channels
     (noisy latent 4 + mask 1 + masked-image latent 4), as SD 1.5/2 inpainting and diffusers' own
     inpainting tests; the rest is `build_tiny_sd`'s family (VAE downsampling 8, CLIP tokenizer, PNDM)."""
-    import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from diffusers import StableDiffusionInpaintPipeline
 
     path = Path(path)
-    torch.manual_seed(seed)
-    unet = UNet2DConditionModel(
-        block_out_channels=(16, 32), layers_per_block=1, sample_size=8, in_channels=9, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8)
-    vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4,
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(8, 8, 8, 8), layers_per_block=1, norm_num_groups=4, sample_size=64)
-    tokenizer = tiny_clip_tokenizer(path.parent / f"{path.name}_tokenizer_src")
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
-        vocab_size=len(tokenizer), max_position_embeddings=77,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id))
-    scheduler = PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                              skip_prk_steps=True, set_alpha_to_one=False, steps_offset=1)
-    pipe = StableDiffusionInpaintPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-                                          scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                          requires_safety_checker=False)
+    pipe = StableDiffusionInpaintPipeline(**_tiny_sd_parts(path, seed, unet_in_channels=9), safety_checker=None,
+                                          feature_extractor=None, requires_safety_checker=False)
     pipe.save_pretrained(path)
     return str(path)
 

@@ -202,8 +202,13 @@ assert tuple(OPS) == ORDER
 
 def apply(plan: dict, pixels: np.ndarray) -> np.ndarray:
     """Run a drawn chain on HxWx3 uint8 pixels, in ORDER; returns crop x crop x 3 uint8."""
+    return run_chain(plan, pixels, ORDER, OPS)
+
+
+def run_chain(plan: dict, pixels: np.ndarray, order, ops) -> np.ndarray:
+    """Apply the drawn ops of `plan` in `order` (each `ops[name](array, params)`), contiguous in between."""
     arr = np.ascontiguousarray(pixels)
-    for name in ORDER:
+    for name in order:
         if name in plan:
-            arr = np.ascontiguousarray(OPS[name](arr, plan[name]))
+            arr = np.ascontiguousarray(ops[name](arr, plan[name]))
     return arr

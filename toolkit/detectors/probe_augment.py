@@ -25,7 +25,7 @@ from PIL import Image
 
 from ..errors import ToolkitError
 from ..seeding import rng_for
-from .augment import gaussian_blur, jpeg
+from .augment import gaussian_blur, jpeg, run_chain
 from .features import center_crop
 
 ORDER = ("resize", "blur", "jpeg", "crop", "center_crop", "flip")
@@ -99,8 +99,5 @@ assert tuple(OPS) == ORDER
 
 
 def apply(plan: dict, pixels: np.ndarray) -> np.ndarray:
-    arr = np.ascontiguousarray(pixels)
-    for name in ORDER:
-        if name in plan:
-            arr = np.ascontiguousarray(OPS[name](arr, plan[name]))
-    return arr
+    """Run a drawn chain on HxWx3 uint8 pixels, in ORDER (augment.run_chain)."""
+    return run_chain(plan, pixels, ORDER, OPS)
