@@ -49,6 +49,16 @@ def test_metrics_match_hand_computed_values():
     assert (m["n"], m["n_real"], m["n_fake"]) == (4, 2, 2)
     t = best_threshold([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.9])
     assert 0.2 < t <= 0.3  # the one threshold with balanced accuracy 1
+    # calibration, 15 bins of 1/15: 0.1 -> bin 1 (real), 0.35 -> bin 5 (fake), 0.4 -> bin 6 (real), 0.8 -> bin 12
+    # (fake): |0.1-0| + |0.35-1| + |0.4-0| + |0.8-1|, each weighted 1/4
+    assert m["ece"] == pytest.approx((0.1 + 0.65 + 0.4 + 0.2) / 4)
+    # NLL: -(log 0.9 + log 0.6 + log 0.35 + log 0.8) / 4
+    assert m["nll"] == pytest.approx(-(np.log(0.9) + np.log(0.6) + np.log(0.35) + np.log(0.8)) / 4)
+    from toolkit.detectors.metrics import expected_calibration_error
+
+    # two images in one bin: |mean p - fraction fake| once, weighted by the bin's share
+    assert expected_calibration_error([0, 1], [0.5, 0.52]) == pytest.approx(abs(0.51 - 0.5))
+    assert expected_calibration_error([1, 1, 0, 0], [1.0, 1.0, 0.0, 0.0]) == 0.0  # perfect and certain
 
 
 def test_breakdown_per_generator_and_augmentation():

@@ -6,6 +6,12 @@ still sit at 50% accuracy at 0.5 when test images differ from training ones (Uni
 both are needed. Real and fake accuracy are reported separately, and their mean (balanced accuracy)
 is the number that does not move with the class ratio.
 
+Calibration, as B-Free reports it beside AP/AUC/accuracy: `ece` (expected calibration error of the fake
+probability, 15 equal-width bins over [0, 1]: per bin |mean predicted probability - fraction of fakes|,
+weighted by the bin's share of images; Naeini et al. 2015, Guo et al. 2017) and `nll` (mean binary
+cross-entropy, probabilities clipped to [1e-7, 1 - 1e-7]). Lower is better for both. These are the
+standard definitions; B-Free's own binning was not checked against its code.
+
 UnivFD's tables also give accuracy at the best threshold searched on the test set itself
 (`find_best_threshold`, validate.py:45-65; applied by `calculate_acc`, validate.py:90-94): an oracle
 figure, not an honest one (the threshold sees the test labels). `oracle_threshold` reproduces it and
@@ -92,10 +98,36 @@ def accuracies_above(labels, scores, threshold: float) -> dict:
             "fake_acc": float(pred[fake].mean()) if fake.any() else None}
 
 
+ECE_BINS = 15
+
+
+def expected_calibration_error(labels, scores, bins: int = ECE_BINS) -> float | None:
+    """Binary ECE of the fake probability over `bins` equal-width bins (the last bin includes 1.0)."""
+    labels, p = np.asarray(labels, dtype=np.float64), np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0)
+    if len(p) == 0:
+        return None
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            ece += m.mean() * abs(p[m].mean() - labels[m].mean())
+    return float(ece)
+
+
+def negative_log_likelihood(labels, scores, eps: float = 1e-7) -> float | None:
+    """Mean binary cross-entropy of the fake probability (natural log)."""
+    labels, p = np.asarray(labels, dtype=np.float64), np.clip(np.asarray(scores, dtype=np.float64), eps, 1 - eps)
+    if len(p) == 0:
+        return None
+    return float(-(labels * np.log(p) + (1 - labels) * np.log(1 - p)).mean())
+
+
 def summary(labels, scores, val_threshold: float | None = None) -> dict:
     labels = np.asarray(labels)
     out = {"n": int(len(labels)), "n_real": int((labels == 0).sum()), "n_fake": int((labels == 1).sum()),
-           "ap": average_precision(labels, scores), "roc_auc": roc_auc(labels, scores)}
+           "ap": average_precision(labels, scores), "roc_auc": roc_auc(labels, scores),
+           "ece": expected_calibration_error(labels, scores), "nll": negative_log_likelihood(labels, scores)}
     at_half = accuracies(labels, scores, 0.5)
     out.update({"acc@0.5": at_half["acc"], "real_acc": at_half["real_acc"], "fake_acc": at_half["fake_acc"],
                 "balanced_acc": at_half["balanced_acc"]})

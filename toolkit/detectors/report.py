@@ -111,7 +111,8 @@ METRIC_ROWS = [("AP", "ap"), ("ROC-AUC", "roc_auc"), ("accuracy @0.5", "acc@0.5"
                ("accuracy @val threshold", "acc@val"), ("real accuracy @0.5", "real_acc"),
                ("fake accuracy @0.5", "fake_acc"), ("balanced accuracy @0.5", "balanced_acc"),
                ("accuracy @oracle threshold (searched on this test set, as UnivFD's tables; not a fair figure)",
-                "acc@oracle")]
+                "acc@oracle"),
+               ("ECE (15 bins; lower is better)", "ece"), ("NLL (lower is better)", "nll")]
 
 
 def _group_table(groups: dict, what: str) -> list[str]:
