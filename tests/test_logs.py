@@ -59,3 +59,16 @@ def test_version_and_python_dash_m():
     for cmd in ([sys.executable, "-m", "toolkit", "--version"], [sys.executable, "-m", "toolkit.cli", "--version"]):
         res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert res.returncode == 0 and res.stdout.strip() == f"toolkit {__version__}"
+
+
+def test_every_tqdm_bar_is_off_on_a_pipe():
+    """The detectors' and libraries' tqdm bars too, not only the build's: TQDM_DISABLE for the process."""
+    code = ("import os, sys\nfrom toolkit import cli\ntry:\n    cli.main(['--version'])\nexcept SystemExit:\n"
+            "    pass\nfrom tqdm import tqdm\nprint(os.environ.get('TQDM_DISABLE'), tqdm(range(3)).disable)")
+    env = {k: v for k, v in os.environ.items() if k not in ("TQDM_DISABLE", "TOOLKIT_PROGRESS")}
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert res.stdout.strip().splitlines()[-1] == "1 True", res.stdout + res.stderr
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "TOOLKIT_PROGRESS": "bars"},
+                         capture_output=True, text=True, timeout=60)
+    assert res.stdout.strip().splitlines()[-1] == "None False", res.stdout + res.stderr
+

@@ -36,6 +36,9 @@ def _parser(mods: dict) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .progress import plain_logs_off_a_terminal
+
+    plain_logs_off_a_terminal()  # no carriage returns in a log file (progress.py)
     mods = _commands()
     parser = _parser(mods)
     args, rest = parser.parse_known_args(argv)

@@ -74,3 +74,14 @@ class Progress:
                 bar.close()
         elif self.mode == "lines" and self.total:
             self._line()
+
+
+def plain_logs_off_a_terminal(stream=None) -> None:
+    """When stderr is not a terminal (a log file, a pipe, CI), turn off every tqdm bar in this process and
+    its children (the detectors' epoch bars, library download bars): `TQDM_DISABLE=1`, which tqdm reads
+    as its default. The build's own progress prints plain lines there instead (`Progress`). Set by the CLI
+    before any command runs; an explicit `TQDM_DISABLE` or `TOOLKIT_PROGRESS=bars` wins."""
+    stream = stream or sys.stderr
+    if _mode(True, stream) != "bars":
+        os.environ.setdefault("TQDM_DISABLE", "1")
+
