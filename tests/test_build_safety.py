@@ -36,7 +36,8 @@ def test_second_build_on_one_output_is_refused_and_a_dead_holder_is_taken_over(c
     try:
         lock = out / "_lock"
         deadline = time.time() + 120
-        while time.time() < deadline and not (lock.exists() and lock.read_text().strip()):
+        planned = out / "meta" / "build.json"  # the first build holds the lock and has planned
+        while time.time() < deadline and not (lock.exists() and lock.read_text().strip() and planned.exists()):
             time.sleep(0.05)
         holder = json.loads(lock.read_text())
         assert holder["pid"] == first.pid and holder["host"] == socket.gethostname()
