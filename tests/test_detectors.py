@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from pathlib import Path
 import pytest
 
 from tiny_detect import TINY_RESNET, tiny_clip, write_pairs
@@ -213,5 +214,8 @@ def test_bad_settings_are_one_line_errors(cli, ds_a, tmp_path):
     assert code == 2 and "did you mean 'clip-probe'" in err
     code, _, err = cli("train", str(tmp_path / "nope"))
     assert code == 2 and "cannot load" in err and len(err.strip().splitlines()) == 1
+    from toolkit.detectors.run import default_out
+
+    assert not Path(default_out(str(tmp_path / "nope"), "resnet50")).exists()  # nothing left in the cwd
     code, _, err = cli("eval", str(tmp_path), "--on", ds_a)
     assert code == 2 and "not a trained detector" in err

@@ -42,9 +42,9 @@ def train_and_evaluate(dataset: str, cfg, out: str | None = None, echo=print, up
 
     out = out or cfg.out or default_out(dataset, cfg.kind)
     outp = Path(out)
-    outp.mkdir(parents=True, exist_ok=True)
     splits = load_splits(dataset)
     train, val, test = train_val_test(splits, cfg, dataset)
+    outp.mkdir(parents=True, exist_ok=True)  # only once the data loaded: a bad dataset leaves no folder
     device = dev.pick(cfg.device)
     echo(f"detector {cfg.kind} (preset {cfg.preset}): train {len(train.pairs())} pairs ({len(train)} images), "
          f"val {len(val.pairs())} pairs ({len(val)} images; {val_how(cfg)}), test {len(test)} images; "
