@@ -210,16 +210,17 @@ def _make_locked(recipe: Recipe, out: Output, source, scheduler: str | None, ech
     if prev is None or _read_bytes_or_none(out, PLAN_FILE) != plan_bytes:  # missing, or cut short by a kill
         out.write_bytes(PLAN_FILE, plan_bytes)
     kill_point("planned")
-    done = {t.name for t in plan.shards if _shard_done(out, t, echo)}
+    done = {t.name: rec for t in plan.shards if (rec := _shard_done(out, t, echo)) is not None}
     pending = [t for t in plan.shards if t.name not in done]
     if done and pending and recipe.fakes and not recipe.runner.allow_mixed_devices:
-        _refuse_mixed_devices(out, [t for t in plan.shards if t.name in done], recipe,
+        _refuse_mixed_devices(out, list(done.values()), recipe,
                               scheduler or recipe.runner.scheduler)
     for name in out.ls(TMP_DIR):  # leftovers of a killed run: never complete, never read
         if name != "attempts":  # except the attempt counts: a shard that crashed runs isolated next time
             out.rm(f"{TMP_DIR}/{name}")
+    claimed = {t_file(t) for t in plan.shards if t.name in done}
     for name in out.ls("data"):  # a data file no finished shard claims: written just before a kill
-        if not any(name == t_file(t) for t in plan.shards if t.name in done):
+        if name not in claimed:
             out.rm(f"data/{name}")
     n_pairs = sum(len(t.refs) for t in plan.shards)
     echo(f"plan: {n_pairs} pairs in {len(plan.shards)} shards "
@@ -257,13 +258,13 @@ def _read_record(out: Output, t: ShardTask) -> ShardRecord | None:
         return None
 
 
-def _shard_done(out: Output, t: ShardTask, echo) -> bool:
-    """A shard is done when its record is readable, is this shard's, and the data file it names is
-    there with the record's size (`verify` checks the sha256). Anything less is rebuilt: a data file
+def _shard_done(out: Output, t: ShardTask, echo) -> ShardRecord | None:
+    """The shard's record when it is done: readable, this shard's, and the data file it names is there
+    with the record's size (`verify` checks the sha256). Anything less (None) is rebuilt: a data file
     deleted by hand, a record cut short."""
     rel = marker_file(t.split, t.index)
     if not out.exists(rel):
-        return False
+        return None
     rec = _read_record(out, t)
     problem = None
     if rec is None or rec.shard != t.name:
@@ -282,10 +283,10 @@ def _shard_done(out: Output, t: ShardTask, echo) -> bool:
     if problem is None and rec.drops_file and not out.exists(rec.drops_file):
         problem = f"{rec.drops_file} is missing"
     if problem is None:
-        return True
+        return rec
     echo(f"shard {t.name}: {problem}; rebuilding it")
     out.rm(rel)
-    return False
+    return None
 
 
 def _read_json_or_none(out: Output, rel: str):
@@ -302,7 +303,7 @@ def _read_bytes_or_none(out: Output, rel: str) -> bytes | None:
         return None
 
 
-def _refuse_mixed_devices(out: Output, done: list[ShardTask], recipe: Recipe, scheduler: str | None) -> None:
+def _refuse_mixed_devices(out: Output, done: list[ShardRecord], recipe: Recipe, scheduler: str | None) -> None:
     """A build started on one device type must finish on it: a CUDA VAE does not give the CPU's bytes,
     so a mixed build is not reproducible by either. Checked where the client can know the device
     (in-process and local clusters); on a remote cluster the summary still warns about mixed devices."""
@@ -314,7 +315,7 @@ def _refuse_mixed_devices(out: Output, done: list[ShardTask], recipe: Recipe, sc
         now = resolve_device(recipe.runner.device).split(":")[0]
     except RuntimeError as e:
         raise ToolkitError(str(e)) from None
-    devices = {str(r.device).split(":")[0] for r in (_read_record(out, t) for t in done) if r is not None}
+    devices = {str(r.device).split(":")[0] for r in done}
     before = sorted(devices - {now})[0] if devices - {now} else now
     if before != now:
         raise ToolkitError(f"{out.url}: this build's finished shards ran on {before}, this run would use {now}; "
