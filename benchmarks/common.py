@@ -27,8 +27,8 @@ def write_sources(folder: Path, n: int, size: int) -> list[Path]:
     """n JPEG q95 files, short side about 1.6x `size`, from seeded crops of the bundled photos."""
     from PIL import Image
 
-    from toolkit.recipe import load_recipe
-    from toolkit.pipeline import get_source
+    from toolkit.config.recipe import load_recipe
+    from toolkit.engine.pipeline import get_source
 
     folder.mkdir(parents=True, exist_ok=True)
     recipe = load_recipe(ROOT / "recipes" / "demo.yaml", [f"reals.count={n}"])
@@ -46,7 +46,7 @@ def write_sources(folder: Path, n: int, size: int) -> list[Path]:
 
 
 def folder_recipe(folder: Path, size: int, n: int, shard_size: int, codec: str = "png", generator: str = "identity"):
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     fakes = "[{kind: identity}]" if generator == "identity" else \
         "[{kind: vae_roundtrip, model: 'builtin:standin_vae', batch_size: 8}]"

@@ -45,8 +45,8 @@ def floor_time(paths, size: int, codec: str, level: int) -> float:
 
 
 def pipeline_time(folder: Path, size: int, n: int, codec: str) -> float:
-    from toolkit.pipeline import build_shard
-    from toolkit.runner import plan_build
+    from toolkit.engine.pipeline import build_shard
+    from toolkit.engine.runner import plan_build
 
     recipe = folder_recipe(folder, size, n, shard_size=n, codec=codec)
     out = tempfile.mkdtemp()

@@ -20,7 +20,7 @@ _CHILD = r"""
 import json, resource, sys, tempfile
 sys.path.insert(0, sys.argv[1])
 from common import folder_recipe
-from toolkit.runner import make
+from toolkit.engine.runner import make
 from pathlib import Path
 recipe = folder_recipe(Path(sys.argv[2]), 256, int(sys.argv[3]), shard_size=16)
 res = make(recipe, output=tempfile.mkdtemp(), scheduler="synchronous", echo=lambda s: None)

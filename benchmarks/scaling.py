@@ -24,7 +24,7 @@ from common import cores, folder_recipe, write_sources
 def throughput(folder: Path, n: int, size: int, workers: int, shard_size: int) -> float:
     from distributed import Client, LocalCluster
 
-    from toolkit.runner import make
+    from toolkit.engine.runner import make
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:

@@ -26,9 +26,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
-    from toolkit.pipeline import ShardTask, build_shard, get_generators, get_source
-    from toolkit.recipe import load_recipe
-    from toolkit.runner import plan_build
+    from toolkit.engine.pipeline import ShardTask, build_shard, get_generators, get_source
+    from toolkit.config.recipe import load_recipe
+    from toolkit.engine.runner import plan_build
     from toolkit.transforms.align import decode_and_align
     from toolkit.transforms.augment import Augmenter, JpegConfig
 

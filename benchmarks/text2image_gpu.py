@@ -64,7 +64,7 @@ def main() -> None:
     import torch
 
     from toolkit.generators.text2image import Text2Image, Text2ImageConfig
-    from toolkit.recipe import Recipe
+    from toolkit.config.recipe import Recipe
 
     device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"
     tmp = Path(tempfile.mkdtemp())

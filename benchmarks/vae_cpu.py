@@ -22,8 +22,8 @@ def measure(n: int, size: int) -> dict:
     from diffusers.image_processor import VaeImageProcessor
     from PIL import Image
 
-    from toolkit.pipeline import get_generators, get_source
-    from toolkit.recipe import load_recipe
+    from toolkit.engine.pipeline import get_generators, get_source
+    from toolkit.config.recipe import load_recipe
     from toolkit.transforms.align import decode_and_align
 
     torch.set_num_threads(cores())

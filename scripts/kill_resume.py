@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Kill a build anywhere, re-run the same command, and check the result is the uninterrupted build.
 
-For each scheduler and each kill point (toolkit/faults.py), or at random moments, this runs
+For each scheduler and each kill point (toolkit/engine/faults.py), or at random moments, this runs
 `toolkit make` in a process group of its own, kills the group there (SIGKILL, or SIGINT for Ctrl-C),
 runs the same command again, and checks: the re-run exits 0, every data file is byte-identical to an
 uninterrupted build's, `toolkit verify` finds nothing wrong (plan, markers, hashes, no pair lost or
@@ -239,7 +239,7 @@ def trial(workdir: Path, scheduler: str, point: str, ref: dict[str, bytes], pair
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--schedulers", default="synchronous,local,cluster,cluster-worker")
-    p.add_argument("--points", default=",".join(POINTS), help="kill points (toolkit/faults.py), comma-separated")
+    p.add_argument("--points", default=",".join(POINTS), help="kill points (toolkit/engine/faults.py), comma-separated")
     p.add_argument("--random", type=int, default=0, metavar="N", help="also N kills at random moments")
     p.add_argument("--signal", default="KILL", choices=["KILL", "INT"])
     p.add_argument("--pairs", type=int, default=16)

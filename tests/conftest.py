@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/bad_files.py e
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
-os.environ["TOOLKIT_STRICT_DROP_REASONS"] = "1"  # an uncatalogued drop reason fails the build (toolkit/drops.py)
+os.environ["TOOLKIT_STRICT_DROP_REASONS"] = "1"  # an uncatalogued drop reason fails the build (toolkit/engine/drops.py)
 # A fresh `datasets` cache per session: load_dataset(local_dir) caches the converted arrow files under a
 # fingerprint that two byte-identical builds in different temp folders can share, so a previous
 # session's rows (with its temp paths in provenance) could be served instead of this session's build.

@@ -263,7 +263,7 @@ def test_any_load_dataset_path_is_audited(cli, tmp_path):
 
 def test_apply_to_is_validated_and_kept_out_of_the_hash_when_default(tmp_path):
     from toolkit.errors import RecipeError
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     demo = ROOT / "recipes" / "demo.yaml"
     with pytest.raises(RecipeError, match=r"augment\.ops\.jpeg\.apply_to: must be both, real or fake"):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from toolkit.generators.vae_roundtrip import VaeRoundtrip, VaeRoundtripConfig
-from toolkit.recipe import Recipe
+from toolkit.config.recipe import Recipe
 from toolkit.seeding import derive_seed
 
 SEED = 3
@@ -126,13 +126,13 @@ def test_kl_latent_sample_differs_from_mode_and_is_per_pair(models):
 
 @pytest.mark.parametrize("fam", ["vq", "tiny"])
 def test_latent_sample_is_refused_without_a_posterior(models, fam, tmp_path):
-    from toolkit.validation import ConfigError
+    from toolkit.config.validation import ConfigError
 
     with pytest.raises(ConfigError, match=f"latent: {CLASS[fam]} has no posterior to sample from; use latent: mode"):
         make(models, fam, latent="sample")
     # named in the recipe: refused when the recipe is read, one line with the key path
     from toolkit.errors import RecipeError
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     p = tmp_path / "r.yaml"
     p.write_text(json.dumps({"name": "x", "reals": {"kind": "bundled"},
@@ -141,7 +141,7 @@ def test_latent_sample_is_refused_without_a_posterior(models, fam, tmp_path):
         load_recipe(p)
     # found in the model's config: refused at load, one line naming the fake
     from toolkit.errors import ToolkitError
-    from toolkit.pipeline import get_generators
+    from toolkit.engine.pipeline import get_generators
 
     p.write_text(json.dumps({"name": "x", "reals": {"kind": "bundled"}, "runner": {"device": "cpu"},
                              "fakes": [{"kind": "vae_roundtrip", "model": models[fam],
@@ -274,7 +274,7 @@ def test_default_layout_matches_the_reference_to_one_level(models):
 
 
 def test_new_fields_enter_the_hash_only_when_not_neutral(tmp_path):
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     demo = Path(__file__).resolve().parents[1] / "recipes" / "demo.yaml"
     base = load_recipe(demo)

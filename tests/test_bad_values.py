@@ -136,14 +136,14 @@ def test_messages_say_what_is_allowed(cli, tmp_path):
 @pytest.mark.parametrize("scheduler", ["synchronous", "null", "tcp://127.0.0.1:8786", "tls://scheduler.example:8786",
                                        "tcp://[::1]:8786"])
 def test_accepted_scheduler_forms(scheduler):
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     r = load_recipe(DEMO, [f"runner.scheduler={scheduler}"])
     assert r.runner.scheduler == (None if scheduler == "null" else scheduler)
 
 
 def test_aliases_and_devices_still_accepted():
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     r = load_recipe(DEMO, ["fakes.0.dtype=bf16", "runner.device=cuda:1", "detector.device=mps"])
     assert r.fakes[0].dtype == "bf16" and r.runner.device == "cuda:1" and r.detector.device == "mps"
@@ -213,7 +213,7 @@ def test_user_split_is_taken_as_is(cli, tmp_path):
 
 
 def test_split_in_the_recipe_file_is_not_merged_with_the_default(tmp_path):
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     data = _demo()
     data["split"] = {"train": 0.9, "validation": 0.1}
@@ -259,7 +259,7 @@ def test_empty_ops_override_disables_augmentation(cli, tmp_path):
 
 
 def test_dotted_override_still_changes_one_key():
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     r = load_recipe(DEMO, ["augment.ops.jpeg.p=0.5"])
     assert r.augment.ops["jpeg"].p == 0.5 and r.augment.ops["jpeg"].quality == [65, 100]
@@ -268,7 +268,7 @@ def test_dotted_override_still_changes_one_key():
 
 def test_valid_recipes_keep_their_hash():
     """Pinned: the demo recipe's identity did not change with the validation rewrite."""
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     assert load_recipe(DEMO).content_hash() == "a891c941720834fc"
     assert load_recipe(DEMO, ["split={train: 0.8, test: 0.2}"]).content_hash() == "a891c941720834fc"
@@ -279,7 +279,7 @@ def test_valid_recipes_keep_their_hash():
 
 
 def test_card_escapes_the_name():
-    from toolkit.card import md_escape
+    from toolkit.card.render import md_escape
 
     assert md_escape("my_data") == "my\\_data"
     assert md_escape("[x](javascript:1) <b>") == "\\[x\\]\\(javascript:1\\) \\<b\\>"

@@ -36,9 +36,9 @@ def test_demo_builds_loads_and_is_aligned(cli, tmp_path):
 
 def test_bytes_are_exactly_what_augmentation_produced(cli, tmp_path):
     """Recompute a few reals through source -> align -> augment and compare with loaded bytes."""
-    from toolkit.pipeline import get_source
-    from toolkit.recipe import load_recipe
-    from toolkit.runner import plan_build
+    from toolkit.engine.pipeline import get_source
+    from toolkit.config.recipe import load_recipe
+    from toolkit.engine.runner import plan_build
     from toolkit.transforms.align import decode_and_align
     from toolkit.transforms.augment import Augmenter
 

@@ -119,7 +119,7 @@ def test_overwrite_deletes_only_builds_and_only_after_the_source_checks(cli, tmp
 def _register_broken_source():
     """Module level (the poison sandbox of the retry unpickles the recipe, so its config class must be
     importable by name)."""
-    from toolkit.registry import SOURCES, load_builtins
+    from toolkit.config.registry import SOURCES, load_builtins
 
     load_builtins()
     from toolkit.sources.bundled import BundledConfig, BundledSource
@@ -235,7 +235,7 @@ def test_unreachable_scheduler_is_one_line(tmp_path):
 
 def test_sandbox_returns_results_and_turns_a_crash_into_one_drop():
     from toolkit.errors import DropSample
-    from toolkit.isolation import Sandbox
+    from toolkit.engine.isolation import Sandbox
 
     with Sandbox(sample_timeout_s=5) as box:
         assert box.call(np.add, 2, 3) == 5

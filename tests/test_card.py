@@ -10,8 +10,8 @@ import pytest
 import yaml
 from publish_demo import demo_build, demo_copy
 
-from toolkit.card import TEMPLATES, _env, refresh_card, validate_card
-from toolkit.card_license import license_info
+from toolkit.card.render import TEMPLATES, _env, refresh_card, validate_card
+from toolkit.card.license import license_info
 from toolkit.sample import hf_features
 from toolkit.store.atomic import Output
 from toolkit.store.manifest import MANIFEST_FILE, publishable_files
@@ -119,8 +119,8 @@ def test_card_of_missing_build_is_one_line(tmp_path, cli):
 
 
 def test_figures_are_fast(built, tmp_path_factory, tmp_path):
-    from toolkit.dataset_stats import collect_stats
-    from toolkit.figures import write_figures
+    from toolkit.card.stats import collect_stats
+    from toolkit.card.figures import write_figures
 
     out = Output(str(demo_copy(tmp_path_factory, tmp_path)))
     write_figures(out, collect_stats(out))  # warm imports (matplotlib)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from toolkit.registry import GENERATORS, SOURCES, load_builtins
+from toolkit.config.registry import GENERATORS, SOURCES, load_builtins
 
 load_builtins()
 
@@ -62,7 +62,7 @@ DIFFUSERS = ("text2image", "img2img", "inpaint")  # the kinds whose cases need t
 
 
 def _recipe(reals: dict, fakes: list[dict] | None = None, size: int = 32):
-    from toolkit.recipe import validate
+    from toolkit.config.recipe import validate
 
     return validate({"name": "conformance", "reals": reals, "image": {"size": size, "min_size": 8},
                      "fakes": fakes or [{"kind": "identity"}], "runner": {"device": "cpu"}})

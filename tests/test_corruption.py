@@ -200,7 +200,7 @@ import numpy, PIL.Image, pyarrow.parquet, yaml  # what verify uses, and the thre
 before = len(os.listdir("/proc/self/task"))
 from toolkit.cli import main
 code = main(["verify", sys.argv[1]])
-print("threads", before, len(os.listdir("/proc/self/task")), "toolkit.pipeline" in sys.modules)
+print("threads", before, len(os.listdir("/proc/self/task")), "toolkit.engine.pipeline" in sys.modules)
 sys.exit(code)
 """
 

@@ -12,7 +12,7 @@ DETECTOR = ("detector={kind: resnet50, model: null, arch: {embedding_size: 8, hi
 
 
 def test_recipe_detector_section_end_to_end(cli, tmp_path, tiny_vae):
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     out = tmp_path / "demo"
     args = demo_args(out, f"fakes.0.model={tiny_vae}", DETECTOR)
@@ -45,7 +45,7 @@ def test_recipe_detector_section_is_validated(cli, tmp_path):
 
 
 def test_demo_recipe_has_an_honest_offline_detector():
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
     from conftest import ROOT
 
     det = load_recipe(ROOT / "recipes" / "demo.yaml").detector

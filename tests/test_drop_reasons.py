@@ -1,5 +1,5 @@
 """Every dropped sample is kept (meta/drops/<shard>.parquet), every drop reason is catalogued
-(toolkit/drops.py) and the card says what each one means."""
+(toolkit/engine/drops.py) and the card says what each one means."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ _REASON_HELPERS = ["toolkit/shaders/quality.py", "toolkit/transforms/align.py"]
 
 
 def test_every_reason_in_the_code_is_catalogued():
-    from toolkit.drops import describe
+    from toolkit.engine.drops import describe
     from toolkit.sources.laion import FILTER_REASONS
 
     found = set(FILTER_REASONS)
@@ -39,11 +39,11 @@ def test_every_reason_in_the_code_is_catalogued():
     assert len(found) > 40, sorted(found)  # the scan itself works
     assert {"poison_crash", "unsupported_scheme", "degenerate_constant", "truncated"} <= found
     missing = sorted(r for r in found if describe(r) is None)
-    assert not missing, f"add these to toolkit/drops.py: {missing}"
+    assert not missing, f"add these to toolkit/engine/drops.py: {missing}"
 
 
 def test_catalogue_patterns():
-    from toolkit.drops import check, describe
+    from toolkit.engine.drops import check, describe
 
     assert describe("http_404")[0] == "download"
     assert describe("download_error:no_record")[0] == "download"
@@ -74,7 +74,7 @@ def test_every_drop_is_kept_with_its_origin_and_explained_in_the_card(cli, tmp_p
     assert sorted(summary["drops_files"]) == sorted(f"meta/drops/{p.name}" for p in (out / "meta" / "drops").glob("*"))
     card = (out / "README.md").read_text()
     for reason in set(bad.values()):
-        from toolkit.drops import describe
+        from toolkit.engine.drops import describe
 
         assert f"| `{reason}` |" in card and describe(reason)[1] in card
     assert "meta/drops/<split>-NNNNN.parquet" in card

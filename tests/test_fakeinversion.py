@@ -187,7 +187,7 @@ def test_build_writes_features_for_every_row_and_same_bytes_twice(cli, tmp_path,
 
 
 def test_features_enter_the_hash_only_when_present(tmp_path, tiny_sd, tiny_vae):
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     data = base_recipe(tiny_sd, tiny_vae)
     feats = data.pop("features")
@@ -209,7 +209,7 @@ def test_caption_source_changes_the_hash_of_recipes_with_features():
     refused on resume rather than finished with other prompts. Before: 2734f46a2a02cfcf."""
     from pathlib import Path
 
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     path = Path(__file__).resolve().parents[1] / "recipes" / "fakeinversion.yaml"
     r = load_recipe(path, ["reals.url_list=x.parquet"])
@@ -243,7 +243,7 @@ def test_a_caption_model_that_cannot_load_is_one_line(tmp_path, tiny_sd):
 def test_fakeinversion_recipe_reads():
     from pathlib import Path
 
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     r = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "fakeinversion.yaml", ["reals.url_list=x.parquet"])
     assert r.features[0].kind == "ddim_inversion" and r.features[0].steps == 50 and not r.augment.ops

@@ -1,7 +1,7 @@
 """Fault injection: a build killed anywhere, on any scheduler, resumes to the uninterrupted build's bytes.
 
 Each trial runs `toolkit make` in a process group of its own, kills the group at a named point
-(toolkit/faults.py) with SIGKILL (or SIGINT, as Ctrl-C does), runs the same command again, and checks
+(toolkit/engine/faults.py) with SIGKILL (or SIGINT, as Ctrl-C does), runs the same command again, and checks
 the data files against an uninterrupted build, `verify`, and that nothing was dropped. The harness is
 `scripts/kill_resume.py` (run it at a larger scale there). Marked slow: `pytest -m "not slow"` skips
 them; CI runs them all.

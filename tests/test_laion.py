@@ -28,7 +28,7 @@ from PIL import Image
 from bad_files import bomb_png, rotated_jpeg, truncated_jpeg
 from invariants import check_alignment, load
 from toolkit.errors import ToolkitError
-from toolkit.recipe import recipe_from_yaml_text
+from toolkit.config.recipe import recipe_from_yaml_text
 from toolkit.sources.laion import (LaionConfig, LaionSource, download_reason, filter_urls, read_url_table)
 from toolkit.transforms.jpeg_quality import estimate_jpeg_quality
 
@@ -137,7 +137,7 @@ def server():
 def fresh_sources():
     """pipeline caches sources per process by their config; a LAION source holds its listing, so a
     second build in the same process must not reuse the first one's (re-runs are tested from disk)."""
-    from toolkit import pipeline
+    from toolkit.engine import pipeline
 
     pipeline._CACHE.clear()
     yield
@@ -145,7 +145,7 @@ def fresh_sources():
 
 
 def make(cli, recipe_path, out, *extra):
-    from toolkit import pipeline
+    from toolkit.engine import pipeline
 
     pipeline._CACHE.clear()  # as a new `toolkit make` process would start
     return cli("make", recipe_path, "--out", out, *extra)
@@ -474,7 +474,7 @@ def test_jpeg_quality_estimate_from_quantisation_tables():
 
 def test_aligned_vae_recipe_needs_only_the_url_list():
     from toolkit.errors import RecipeError
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
     from conftest import ROOT
 
     path = ROOT / "recipes" / "aligned_vae.yaml"

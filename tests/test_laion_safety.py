@@ -396,7 +396,7 @@ def test_config_checks_and_recipe_hash():
     cfg = LaionConfig(url_list="x")
     assert cfg.deadline == 60.0 and cfg.max_bytes == 256 * 1024 ** 2
     # limits on what one URL may cost say how to download, not what: they stay out of the recipe hash
-    from toolkit.recipe import recipe_from_yaml_text
+    from toolkit.config.recipe import recipe_from_yaml_text
 
     base = {"name": "h", "reals": {"kind": "laion", "url_list": "x.parquet"}, "fakes": [{"kind": "vae_roundtrip"}]}
     h0 = recipe_from_yaml_text(json.dumps(base)).content_hash()

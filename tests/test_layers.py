@@ -96,4 +96,4 @@ def test_storage_layer_depends_on_nothing_above_it():
 def test_checking_a_build_never_imports_the_pipeline_or_torch():
     for mod in ("toolkit.verify", "toolkit.store.build_dir", "toolkit.store.shard_record", "toolkit.commands.verify"):
         deps = _deps(mod, top_level_only=False)
-        assert not deps & {"toolkit.runner", "toolkit.pipeline", "toolkit.executors", "torch"}, (mod, deps)
+        assert not deps & {"toolkit.engine.runner", "toolkit.engine.pipeline", "toolkit.engine.executors", "torch"}, (mod, deps)

@@ -48,7 +48,7 @@ def test_two_local_clusters_on_one_machine_do_not_warn_about_port_8787():
     assert not [w for w in caught if "already in use" in str(w.message)]
     import inspect
 
-    from toolkit import executors
+    from toolkit.engine import executors
 
     assert 'dashboard_address="127.0.0.1:0"' in inspect.getsource(executors.Dask._connect)
 

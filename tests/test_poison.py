@@ -21,7 +21,7 @@ from conftest import ROOT, demo_args
 _PLUGIN = textwrap.dedent("""
     import os, signal
     from dataclasses import dataclass
-    from toolkit.registry import SOURCES
+    from toolkit.config.registry import SOURCES
     from toolkit.sources.bundled import BundledConfig, BundledSource
 
     @dataclass

@@ -102,7 +102,7 @@ def test_cli_error_is_one_line_without_traceback():
 
 
 def test_runtime_settings_do_not_change_the_build_identity():
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     laion = ROOT / "recipes" / "aligned_vae.yaml"
     base_ = load_recipe(laion, ["reals.url_list=x.parquet"]).content_hash()

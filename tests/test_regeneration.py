@@ -21,8 +21,8 @@ from PIL import Image
 from invariants import check_alignment, load
 from tiny_sd import build_tiny_sd, build_tiny_sd_inpaint
 from toolkit.errors import DropSample
-from toolkit.figures import psnr
-from toolkit.registry import load_builtins
+from toolkit.card.figures import psnr
+from toolkit.config.registry import load_builtins
 from toolkit.transforms import masks
 
 load_builtins()
@@ -126,7 +126,7 @@ def test_masks_are_seeded_drawn_at_the_pair_size_and_recorded():
 ])
 def test_bad_values_are_one_line(section, expect):
     from toolkit.errors import RecipeError
-    from toolkit.recipe import validate
+    from toolkit.config.recipe import validate
 
     with pytest.raises(RecipeError, match="fakes\\[0\\]") as e:
         validate({"name": "x", "reals": {"kind": "bundled"}, "fakes": [{**section, "dtype": "float32"}]})
@@ -134,7 +134,7 @@ def test_bad_values_are_one_line(section, expect):
 
 
 def test_mask_column_only_with_a_generator_that_makes_masks(tiny_sd, tiny_inpaint):
-    from toolkit.recipe import validate
+    from toolkit.config.recipe import validate
 
     def makes(fakes):
         return validate({"name": "x", "reals": {"kind": "bundled"}, "fakes": fakes}).makes_masks()
@@ -146,7 +146,7 @@ def test_mask_column_only_with_a_generator_that_makes_masks(tiny_sd, tiny_inpain
 def test_generators_geometry_prompts_and_refusals(tiny_sd, tiny_inpaint):
     from toolkit.generators.img2img import Img2Img, Img2ImgConfig
     from toolkit.generators.inpaint import Inpaint, InpaintConfig
-    from toolkit.recipe import Recipe
+    from toolkit.config.recipe import Recipe
 
     r = Recipe(name="t", reals={"kind": "bundled"}, seed=3)
     r.image.size = None  # native geometry: a non-square real, generated at its aspect ratio
@@ -201,9 +201,9 @@ def test_augmented_build_is_aligned_and_masks_follow_the_geometry(cli, augmented
 
 
 def test_rebuild_gives_the_same_bytes(tmp_path, tiny_sd, tiny_inpaint, augmented):
-    import toolkit.pipeline
+    import toolkit.engine.pipeline
 
-    toolkit.pipeline._CACHE.clear()  # the models loaded afresh, as in another process
+    toolkit.engine.pipeline._CACHE.clear()  # the models loaded afresh, as in another process
     again = build(tmp_path, "again", recipe(tiny_sd, tiny_inpaint))
     files = sorted(p.name for p in (augmented / "data").glob("*.parquet"))
     assert files and files == sorted(p.name for p in (again / "data").glob("*.parquet"))
@@ -317,7 +317,7 @@ def test_full_regenerations_alone_keep_todays_schema(tmp_path, tiny_sd, tiny_inp
 
 
 def test_inspect_page_shows_the_masks(augmented, tmp_path):
-    from toolkit.inspect_page import write_inspect
+    from toolkit.card.inspect_page import write_inspect
     from toolkit.store.atomic import Output
 
     info = write_inspect(Output(str(augmented)), tmp_path / "page", max_pairs=4)
@@ -328,7 +328,7 @@ def test_inspect_page_shows_the_masks(augmented, tmp_path):
 
 def test_regeneration_recipe_reads():
     from conftest import ROOT
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     r = load_recipe(ROOT / "recipes" / "regeneration.yaml", ["reals.url_list=x.parquet"])
     assert [(f.kind, f.mask) for f in r.fakes] == [("inpaint", "empty"), ("inpaint", "rectangle")]

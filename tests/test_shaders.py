@@ -24,8 +24,8 @@ def renderer():
 
 
 def _recipe(tmp_path, **reals):
-    from toolkit.recipe import validate
-    from toolkit.registry import load_builtins
+    from toolkit.config.recipe import validate
+    from toolkit.config.registry import load_builtins
 
     load_builtins()
 
@@ -124,7 +124,7 @@ def test_same_seed_same_bytes_in_a_fresh_renderer(tmp_path, monkeypatch):
 
 
 def test_compile_error_is_reported_with_name_and_log_skipped_and_counted(tmp_path, capsys):
-    from toolkit.runner import plan_build
+    from toolkit.engine.runner import plan_build
 
     write(tmp_path / "user", "broken", "rings")
     recipe = _recipe(tmp_path, builtin=False, user_dir=str(tmp_path / "user"), count=3)
@@ -205,7 +205,7 @@ def test_end_to_end_build_is_aligned_deterministic_and_carded(tmp_path, cli):
 
 
 def test_shaders_recipe_loads():
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     r = load_recipe(ROOT / "recipes" / "shaders.yaml")
     assert r.reals.kind == "shaders" and r.fakes[0].model == "builtin:standin_vae"

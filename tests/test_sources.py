@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from toolkit.errors import ToolkitError
-from toolkit.recipe import Recipe
+from toolkit.config.recipe import Recipe
 from toolkit.sources.bundled import BundledConfig, BundledSource
 from toolkit.sources.folder import FolderConfig, FolderSource
 from toolkit.transforms.align import decode

@@ -16,7 +16,7 @@ from tiny_sd import build_tiny_blip, build_tiny_sd
 from toolkit.errors import DropSample
 from toolkit.generators.base import Fake
 from toolkit.generators.text2image import Text2Image, Text2ImageConfig
-from toolkit.recipe import Recipe
+from toolkit.config.recipe import Recipe
 from toolkit.transforms.align import align, cover_crop
 
 GEN = dict(dtype="float32", steps=2, height=64, width=64)
@@ -281,7 +281,7 @@ def test_captioner_fills_missing_captions_end_to_end(cli, tmp_path, tiny_sd, tin
 
 
 def test_captioner_config_enters_the_recipe_hash(tmp_path, tiny_sd):
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     path = write_recipe(tmp_path, base_recipe(tiny_sd))
     h0 = load_recipe(path).content_hash()
@@ -318,7 +318,7 @@ def test_bad_text2image_and_captioner_values_are_one_line(cli, tmp_path, tiny_sd
 
 def test_aligned_t2i_recipe_reads_with_both_fake_kinds():
     from conftest import ROOT
-    from toolkit.recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     path = ROOT / "recipes" / "aligned_t2i.yaml"
     r = load_recipe(path, ["reals.url_list=x.parquet"])

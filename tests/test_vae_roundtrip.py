@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from toolkit.generators.vae_roundtrip import VaeRoundtrip, VaeRoundtripConfig
-from toolkit.recipe import Recipe
+from toolkit.config.recipe import Recipe
 
 
 def make(path, **kw) -> VaeRoundtrip:

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from . import validation as v
+from toolkit.config import validation as v
 
 MODES = ("missing", "overwrite")
 _CACHE: dict = {}  # per process: (config, device) -> Captioner
@@ -54,7 +54,7 @@ class Captioner:
         import torch
         from transformers import AutoConfig
 
-        from .generators.base import resolve_model, torch_dtype
+        from toolkit.generators.base import resolve_model, torch_dtype
 
         self.cfg = cfg
         self.device = device
@@ -96,7 +96,7 @@ class Captioner:
 def get_captioner(cfg: CaptionerConfig, device: str) -> Captioner:
     import dataclasses
 
-    from .generators.base import load_once
+    from toolkit.generators.base import load_once
 
     key = (tuple(sorted(dataclasses.asdict(cfg).items())), device)
     return load_once(_CACHE, key, lambda: Captioner(cfg, device), f"captioner: cannot load model {cfg.model!r}")

@@ -12,8 +12,8 @@ import importlib
 import pkgutil
 import sys
 
-from . import commands
-from .errors import RecipeError, ToolkitError
+from toolkit import commands
+from toolkit.errors import RecipeError, ToolkitError
 
 
 def _commands() -> dict:
@@ -25,7 +25,7 @@ def _commands() -> dict:
 
 
 def _parser(mods: dict) -> argparse.ArgumentParser:
-    from . import __version__
+    from toolkit import __version__
 
     p = argparse.ArgumentParser(prog="toolkit", description="Aligned real/fake image datasets.")
     p.add_argument("--version", action="version", version=f"toolkit {__version__}")
@@ -36,7 +36,7 @@ def _parser(mods: dict) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .progress import plain_logs_off_a_terminal
+    from toolkit.engine.progress import plain_logs_off_a_terminal
 
     plain_logs_off_a_terminal()  # no carriage returns in a log file (progress.py)
     mods = _commands()

@@ -5,7 +5,7 @@ Used by the detectors, the audit and retrieval."""
 
 from __future__ import annotations
 
-from .errors import ToolkitError
+from toolkit.errors import ToolkitError
 
 
 def load_undecoded(dataset: str):

@@ -30,13 +30,13 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .sample import MASK_COLUMN as _MASK  # present exactly when a generator of the build makes masks
-from .store.atomic import Output
-from .store.shard_record import BadRecord, ShardRecord
-from .store.build_dir import BadFile, open_build, plan_fingerprint, read_file, read_json, read_parquet
-from .store.build_dir import read_yaml_mapping
-from .store.layout import BUILD_FILE, CARD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, marker_file, shard_file
-from .store.manifest import MANIFEST_FILE
+from toolkit.sample import MASK_COLUMN as _MASK  # present exactly when a generator of the build makes masks
+from toolkit.store.atomic import Output
+from toolkit.store.shard_record import BadRecord, ShardRecord
+from toolkit.store.build_dir import BadFile, open_build, plan_fingerprint, read_file, read_json, read_parquet
+from toolkit.store.build_dir import read_yaml_mapping
+from toolkit.store.layout import BUILD_FILE, CARD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, marker_file, shard_file
+from toolkit.store.manifest import MANIFEST_FILE
 
 _ROW_COLUMNS = ["image", "label", "pair_id", "source", "width", "height", "format", "augment"]
 _QUICK_COLUMNS = ["pair_id", "source"]  # --quick: counts and ownership only, no image bytes
@@ -270,7 +270,7 @@ def _column_names(blob: bytes) -> list[str]:
 
 def _check_rows(rep: Report, rel: str, shard: str, rows: list[dict], marker: ShardRecord, owner: dict,
                 split_of: dict, generators: list[str] | None, masks: bool = False) -> None:
-    from .contract import group_pairs, pair_problems
+    from toolkit.contract import group_pairs, pair_problems
 
     seen = Counter((r["pair_id"], r["source"]) for r in rows)
     for (pid, src), n in seen.items():

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ToolkitError
+from toolkit.errors import ToolkitError
 
 COLUMNS = ("image", "label", "pair_id", "source", "format", "augment", "origin")
 _SHARD = re.compile(r"^(?P<split>.+?)-\d{5}-of-\d{5}\.parquet$")
@@ -69,7 +69,7 @@ def _iter_local(path: str):
 
 
 def _iter_hub(path: str):
-    from ..dataset_io import load_undecoded
+    from toolkit.dataset_io import load_undecoded
 
     for split, ds in load_undecoded(path).items():
         if "image" not in ds.column_names or "label" not in ds.column_names:

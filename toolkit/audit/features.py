@@ -25,8 +25,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from ..transforms.codecs import sniff_format
-from ..transforms.jpeg_quality import estimate_from_tables
+from toolkit.transforms.codecs import sniff_format
+from toolkit.transforms.jpeg_quality import estimate_from_tables
 
 # group -> (features, gating). Order is the column order of the feature matrix.
 GROUPS: dict[str, tuple[tuple[str, ...], bool]] = {

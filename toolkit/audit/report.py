@@ -1,8 +1,8 @@
 """Writing the audit: report.json, PNG plots and the dataset card section, under OUT/meta/audit/.
 
 The card section is markdown rendered here from the report (one place knows the report's shape) and
-stored as `meta/audit/card.json` {"markdown": ..., "leak": ..., ...}; `cards/sections/audit.md.j2`
-places it in README.md when `toolkit.card.refresh_card(OUT)` re-renders the card. meta/ is matched by
+stored as `meta/audit/card.json` {"markdown": ..., "leak": ..., ...}; `templates/sections/audit.md.j2`
+places it in README.md when `toolkit.card.render.refresh_card(OUT)` re-renders the card. meta/ is matched by
 no `configs` pattern, so none of this becomes rows of the dataset.
 """
 
@@ -122,7 +122,7 @@ def plots(report: dict) -> dict[str, bytes]:
 def write_report(output, report: dict, refresh: bool = True) -> list[str]:
     """Write report.json, plots and card.json under OUT/meta/audit/; re-render the card when OUT is a
     toolkit build. Returns the files written (relative to OUT)."""
-    from ..store.atomic import Output
+    from toolkit.store.atomic import Output
 
     out = Output(output)
     written = []
@@ -137,8 +137,8 @@ def write_report(output, report: dict, refresh: bool = True) -> list[str]:
     out.write_json(f"{DIR}/card.json", card)
     written.append(f"{DIR}/card.json")
     if refresh and out.exists("recipe.yaml") and out.exists("meta/summary.json"):
-        from ..card import refresh_card
-        from ..errors import ToolkitError
+        from toolkit.card.render import refresh_card
+        from toolkit.errors import ToolkitError
 
         try:
             refresh_card(output)

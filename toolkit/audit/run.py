@@ -6,11 +6,11 @@ import time
 
 import numpy as np
 
-from .balance import run_balance
-from .data import load_rows
-from .features import FEATURES, GATING_GROUPS, GROUPS, feature_matrix
-from .fidelity import run_fidelity
-from .shortcuts import paired_mismatches, run_shortcuts
+from toolkit.audit.balance import run_balance
+from toolkit.audit.data import load_rows
+from toolkit.audit.features import FEATURES, GATING_GROUPS, GROUPS, feature_matrix
+from toolkit.audit.fidelity import run_fidelity
+from toolkit.audit.shortcuts import paired_mismatches, run_shortcuts
 
 
 def run_audit(path: str, threshold: float = 0.6, max_pairs: int | None = None, seed: int = 0) -> dict:

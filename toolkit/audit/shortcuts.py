@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .features import FEATURES, GROUPS
+from toolkit.audit.features import FEATURES, GROUPS
 
 FOLDS = 5
 

@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import ToolkitError
-from ..store.layout import BUILD_FILE
+from toolkit.errors import ToolkitError
+from toolkit.store.layout import BUILD_FILE
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -39,8 +39,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..audit.report import write_report
-    from ..audit.run import run_audit
+    from toolkit.audit.report import write_report
+    from toolkit.audit.run import run_audit
 
     if not 0.5 <= args.threshold <= 1.0:
         raise ToolkitError(f"--threshold: must be within 0.5..1.0 (a ROC-AUC), got {args.threshold}")

@@ -19,9 +19,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..card import load_build, refresh_card, validate_card
-    from ..store.build_dir import open_build
-    from ..store.manifest import MANIFEST_FILE, publishable_files
+    from toolkit.card.render import load_build, refresh_card, validate_card
+    from toolkit.store.build_dir import open_build
+    from toolkit.store.manifest import MANIFEST_FILE, publishable_files
 
     open_build(args.output)  # no such path / not a build: one line, exit 2 (as verify, push, inspect)
     text = refresh_card(args.output, load_path=args.load_path)

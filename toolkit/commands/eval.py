@@ -19,8 +19,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..detectors.report import cross_table
-    from ..detectors.run import evaluate
+    from toolkit.detectors.report import cross_table
+    from toolkit.detectors.run import evaluate
 
     rows = evaluate(args.model, args.on, split=args.split, echo=lambda s: print(s, file=sys.stderr))
     print(cross_table(args.model, rows), end="")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ToolkitError
+from toolkit.errors import ToolkitError
 
 HELP = "write a browsable HTML page of a build's pairs"
 ORDER = 40
@@ -24,9 +24,9 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import shutil
 
-    from ..card import load_build
-    from ..inspect_page import write_inspect
-    from ..store.build_dir import open_build
+    from toolkit.card.render import load_build
+    from toolkit.card.inspect_page import write_inspect
+    from toolkit.store.build_dir import open_build
 
     if args.max_pairs < 1:
         raise ToolkitError("--max-pairs: must be at least 1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import RecipeError
+from toolkit.errors import RecipeError
 
 HELP = "build a dataset from a recipe"
 ORDER = 0  # position in `toolkit --help`
@@ -25,7 +25,7 @@ def add_arguments(m) -> None:
 
 
 def run(args) -> int:
-    from ..recipe import load_recipe
+    from toolkit.config.recipe import load_recipe
 
     if not args.recipe:
         raise RecipeError("no recipe file given (e.g. toolkit make recipes/demo.yaml)")
@@ -33,7 +33,7 @@ def run(args) -> int:
         raise RecipeError(f"{args.recipe}: the first argument must be the recipe file, overrides come after it")
     recipe = load_recipe(args.recipe, args.overrides)
     if args.scheduler is not None:
-        from ..validation import scheduler
+        from toolkit.config.validation import scheduler
 
         scheduler("--scheduler", args.scheduler)
     if args.out:
@@ -41,8 +41,8 @@ def run(args) -> int:
     if args.print_recipe:
         print(recipe.to_yaml(), end="")
         return 0
-    from ..runner import make
-    from ..summary import format_summary
+    from toolkit.engine.runner import make
+    from toolkit.engine.summary import format_summary
 
     if args.quiet:
         recipe.runner.progress = False

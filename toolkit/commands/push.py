@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import ToolkitError
+from toolkit.errors import ToolkitError
 
 HELP = "publish a build to the Hugging Face Hub or any fsspec URL"
 ORDER = 30
@@ -42,14 +42,14 @@ def run(args) -> int:
     if args.hub:
         if args.storage_options or args.overwrite:
             raise ToolkitError("--storage-options and --overwrite apply to --to URL, not to --hub")
-        from ..publish.hub import push_to_hub
+        from toolkit.publish.hub import push_to_hub
 
         return push_to_hub(args.output, args.hub, private=args.private, revision=args.revision,
                            create_pr=args.create_pr, dry_run=args.dry_run, echo=echo,
                            commit_message=args.commit_message)
     if args.private or args.revision or args.create_pr or args.commit_message:
         raise ToolkitError("--private, --revision, --create-pr and --commit-message apply to --hub, not to --to URL")
-    from ..publish.remote import parse_storage_options, push_to_url
+    from toolkit.publish.remote import parse_storage_options, push_to_url
 
     return push_to_url(args.output, args.to, parse_storage_options(args.storage_options), dry_run=args.dry_run,
                        overwrite=args.overwrite, echo=echo)

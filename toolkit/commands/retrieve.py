@@ -27,7 +27,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..retrieval.match import retrieve
+    from toolkit.retrieval.match import retrieve
 
     summary = retrieve(args.eval, args.pool, args.model, args.out, split=args.split, text_weight=args.text_weight,
                        device=args.device, block=args.block, cache_dir=args.cache_dir,

@@ -32,8 +32,8 @@ def add_arguments(p) -> None:
 
 
 def _source(args):
-    from ..recipe import ImageConfig
-    from ..sources.shaders import ShadersConfig, ShadersSource
+    from toolkit.config.recipe import ImageConfig
+    from toolkit.sources.shaders import ShadersConfig, ShadersSource
 
     class _R:  # the two recipe fields the source reads
         seed = args.seed
@@ -45,7 +45,7 @@ def _source(args):
 
 
 def run(args) -> int:
-    from ..errors import ToolkitError
+    from toolkit.errors import ToolkitError
 
     if not args.list and not args.contact_sheet:
         raise ToolkitError("toolkit shaders: give --list or --contact-sheet PNG")
@@ -56,7 +56,7 @@ def run(args) -> int:
             print(f"{key:36s} {p.description}")
         print(f"{len(progs)} programs in {len({p.family for p in progs.values()})} families", file=sys.stderr)
         return 0
-    from ..shaders.sheet import contact_sheet
+    from toolkit.shaders.sheet import contact_sheet
 
     png, problems = contact_sheet(src, size=args.size, columns=args.columns, index=args.index)
     with open(args.contact_sheet, "wb") as fh:

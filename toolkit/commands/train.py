@@ -28,7 +28,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..detectors.config import detector_config, to_dict, with_overrides
+    from toolkit.detectors.config import detector_config, to_dict, with_overrides
 
     base = {"kind": args.detector}
     if args.preset is not None:
@@ -42,7 +42,7 @@ def run(args) -> int:
 
         print(yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None), end="")
         return 0
-    from ..detectors.run import train_and_evaluate
+    from toolkit.detectors.run import train_and_evaluate
 
     rec = train_and_evaluate(args.dataset, cfg, out=args.out, update_card=not args.no_card,
                              echo=lambda s: print(s, file=sys.stderr))

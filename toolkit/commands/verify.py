@@ -16,7 +16,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..verify import verify
+    from toolkit.verify import verify
 
     rep = verify(args.output, contract=not args.quick)
     print(rep.format())

@@ -36,8 +36,8 @@ import math
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from ..errors import ToolkitError
-from ..seeding import rng_for
+from toolkit.errors import ToolkitError
+from toolkit.seeding import rng_for
 
 ORDER = ("resized_crop", "color_jitter", "grayscale", "cutout", "noise", "blur", "jpeg", "rot90", "flip", "crop")
 

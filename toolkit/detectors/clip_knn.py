@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..seeding import rng_for
-from .features import FeatureExtractor
+from toolkit.seeding import rng_for
+from toolkit.detectors.features import FeatureExtractor
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

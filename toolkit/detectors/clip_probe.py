@@ -29,10 +29,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..seeding import derive_seed, rng_for
-from . import probe_augment
-from .features import FeatureExtractor, normalize
-from .metrics import average_precision
+from toolkit.seeding import derive_seed, rng_for
+from toolkit.detectors import probe_augment
+from toolkit.detectors.features import FeatureExtractor, normalize
+from toolkit.detectors.metrics import average_precision
 
 
 def init_linear(dim: int, seed: int) -> nn.Linear:

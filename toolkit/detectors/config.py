@@ -3,7 +3,7 @@
 The same dataclasses type a recipe's `detector:` section and the `key=value` overrides of
 `toolkit train`, so a typo is one line naming the key (with the closest valid one) before any
 training starts. Each dataclass checks its own values in `__post_init__` with the helpers of
-`toolkit/validation.py`, like every recipe section (no private helper of recipe.py is used here).
+`toolkit/config/validation.py`, like every recipe section (no private helper of recipe.py is used here).
 
 Defaults are the reference implementations' settings (preset `paper`): the alignment paper's
 training code (AniSundar18/AlignedForensics, training_code/) for `resnet50`, UnivFD's
@@ -22,9 +22,9 @@ from typing import Any, Dict, List, Optional
 
 from omegaconf import OmegaConf
 
-from .. import validation as v
-from ..errors import RecipeError
-from . import KINDS
+from toolkit.config import validation as v
+from toolkit.errors import RecipeError
+from toolkit.detectors import KINDS
 
 PRECISIONS = ("float32", "bfloat16")
 JPEG_METHODS = ("cv2", "pil")

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import ToolkitError
-from ..seeding import derive_seed
+from toolkit.errors import ToolkitError
+from toolkit.seeding import derive_seed
 
 
 @dataclass
@@ -79,7 +79,7 @@ def dataset_name(dataset: str) -> str:
 def load_splits(dataset: str, dsd=None) -> dict[str, Split]:
     """Every split of DATASET (folder or hub id), images undecoded (`dsd`: that dataset, already
     opened with `dataset_io.load_undecoded`)."""
-    from ..dataset_io import load_undecoded
+    from toolkit.dataset_io import load_undecoded
 
     dsd = dsd if dsd is not None else load_undecoded(dataset)
     out = {}

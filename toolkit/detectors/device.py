@@ -12,7 +12,7 @@ def pick(pref: str = "auto") -> torch.device:
     if pref == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if pref.startswith("cuda") and not torch.cuda.is_available():
-        from ..errors import ToolkitError
+        from toolkit.errors import ToolkitError
 
         raise ToolkitError(f"device {pref!r} requested but CUDA is not available")
     return torch.device(pref)

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ToolkitError
-from . import augment as aug_mod
-from .resnet import MEAN, STEM, STD, ResNetDetector, build_network
+from toolkit.errors import ToolkitError
+from toolkit.detectors import augment as aug_mod
+from toolkit.detectors.resnet import MEAN, STEM, STD, ResNetDetector, build_network
 
 FEATURE_KIND = "ddim_inversion"
 _MAPS: dict = {}  # dataset folder -> {(pair_id, source): (noise_png, recon_png)}
@@ -35,7 +35,7 @@ def feature_maps(dataset: str) -> dict:
     files = sorted((Path(dataset) / "features" / FEATURE_KIND).glob("*.parquet"))
     key = (dataset, tuple((f.name, f.stat().st_mtime_ns) for f in files))  # a rebuilt dataset is re-read
     if key not in _MAPS:
-        from ..features.stage import read_features
+        from toolkit.features.stage import read_features
 
         if not Path(dataset).is_dir():
             raise ToolkitError(f"{dataset}: fakeinversion needs a local build with features/{FEATURE_KIND}/ "
@@ -66,7 +66,7 @@ class NineChannels:
         return getattr(self.split, name)
 
     def pixels(self, i: int) -> np.ndarray:
-        from ..features.ddim_inversion import decode_png
+        from toolkit.features.ddim_inversion import decode_png
 
         img = self.split.pixels(i)
         noise, recon = self.maps[(self.split.pair_ids[i], self.split.sources[i])]

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import device as dev
+from toolkit.detectors import device as dev
 
 BLOCK = 512
 PREPROCESS_VERSIONS = {"univfd": "univfd-center-crop-v2", "upscale": "center-crop-v1"}
@@ -118,7 +118,7 @@ class FeatureExtractor:
         if self._model is None:
             from transformers import CLIPVisionModelWithProjection
 
-            from ..errors import ToolkitError
+            from toolkit.errors import ToolkitError
 
             try:
                 m = CLIPVisionModelWithProjection.from_pretrained(self.name)

@@ -23,10 +23,10 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from ..errors import ToolkitError
-from ..seeding import rng_for
-from .augment import gaussian_blur, jpeg, run_chain
-from .features import center_crop
+from toolkit.errors import ToolkitError
+from toolkit.seeding import rng_for
+from toolkit.detectors.augment import gaussian_blur, jpeg, run_chain
+from toolkit.detectors.features import center_crop
 
 ORDER = ("resize", "blur", "jpeg", "crop", "center_crop", "flip")
 

@@ -35,7 +35,7 @@ def _yaml(value) -> str:
 
 
 def _preset_line(rec: dict) -> str:
-    from .config import differences
+    from toolkit.detectors.config import differences
 
     c = rec["config"]
     if "preset" not in c:

@@ -30,9 +30,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..seeding import derive_seed, rng_for
-from . import augment, device as dev
-from .metrics import average_precision
+from toolkit.seeding import derive_seed, rng_for
+from toolkit.detectors import augment, device as dev
+from toolkit.detectors.metrics import average_precision
 
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)  # ImageNet, what the weights were trained with
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -92,7 +92,7 @@ def build_network(cfg, hf_config: dict | None = None, stem: str = STEM) -> nn.Mo
 
 
 def _load(name: str, fn):
-    from ..errors import ToolkitError
+    from toolkit.errors import ToolkitError
 
     try:
         return fn()

@@ -11,7 +11,7 @@ import io
 import numpy as np
 from PIL import Image, ImageFilter
 
-from .metrics import summary
+from toolkit.detectors.metrics import summary
 
 
 def _codec(fmt: str, q: int):

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import detector_class, device as dev
-from .config import to_dict
-from .data import dataset_name, is_local, load_splits, train_val_test
-from .metrics import best_threshold, breakdown, summary
-from . import plots, report, storage
+from toolkit.detectors import detector_class, device as dev
+from toolkit.detectors.config import to_dict
+from toolkit.detectors.data import dataset_name, is_local, load_splits, train_val_test
+from toolkit.detectors.metrics import best_threshold, breakdown, summary
+from toolkit.detectors import plots, report, storage
 
 CARD_JSON = "meta/detector/card.json"
 
@@ -57,7 +57,7 @@ def train_and_evaluate(dataset: str, cfg, out: str | None = None, echo=print, up
     if cfg.shuffle_labels and len(val):
         # the control uses no label information at all: early stopping and the threshold on true validation
         # labels would pick, among untrained-like networks, the ones that happen to separate the classes
-        from ..seeding import rng_for
+        from toolkit.seeding import rng_for
 
         fit_val = val.subset(range(len(val)), val.name)
         fit_val.labels = val.labels[rng_for(cfg.seed, "shuffle-val-labels").permutation(len(val))]
@@ -73,7 +73,7 @@ def train_and_evaluate(dataset: str, cfg, out: str | None = None, echo=print, up
     plots.roc_pr(test.labels, scores, str(outp / "roc.png"), str(outp / "pr.png"), f"{cfg.kind} on {dataset_name(dataset)}")
     rob = []
     if cfg.robustness:
-        from .robustness import sweep
+        from toolkit.detectors.robustness import sweep
 
         rob = sweep(det, test, thr, progress=lambda r: echo(
             f"  robustness {r['perturbation']:>9}: AP={r['ap'] or 0:.3f} AUC={r['roc_auc'] or 0:.3f} "
@@ -112,8 +112,8 @@ def val_how(cfg, name: str | None = None) -> str:
 
 def write_dataset_card(dataset: str, rec: dict, model_dir: Path) -> None:
     """Merge this detector's record into OUT/meta/detector/card.json and re-render the card."""
-    from ..card import refresh_card
-    from ..store.atomic import Output
+    from toolkit.card.render import refresh_card
+    from toolkit.store.atomic import Output
 
     out = Output(dataset)
     prev = out.read_json(CARD_JSON) if out.exists(CARD_JSON) else {}
@@ -142,7 +142,7 @@ def evaluate(model_dir: str, datasets: list[str], split: str = "test", echo=prin
     for ds in datasets:
         splits = load_splits(ds)
         if split not in splits:
-            from ..errors import ToolkitError
+            from toolkit.errors import ToolkitError
 
             raise ToolkitError(f"{ds}: no split {split!r} (has: {', '.join(splits)}); pass --split")
         s = splits[split]

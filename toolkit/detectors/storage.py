@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import ToolkitError
-from . import detector_class
-from .config import detector_config, to_dict
+from toolkit.errors import ToolkitError
+from toolkit.detectors import detector_class
+from toolkit.detectors.config import detector_config, to_dict
 
 WEIGHTS, META, CARD = "model.safetensors", "detector.json", "README.md"
 

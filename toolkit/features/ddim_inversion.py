@@ -36,7 +36,7 @@ from typing import Optional
 
 import numpy as np
 
-from .. import validation as v
+from toolkit.config import validation as v
 
 CAPTIONS = ("captioner", "row")  # the prompt of a row: a caption model's caption of its image | its caption
 
@@ -72,7 +72,7 @@ class DDIMInversionConfig:
 
     def captioner_config(self):
         """The captioner of `caption: captioner`, as toolkit/captioner.py runs it (greedy decoding)."""
-        from ..captioner import CaptionerConfig
+        from toolkit.captioner import CaptionerConfig
 
         return CaptionerConfig(model=self.caption_model, revision=self.caption_revision, mode="overwrite",
                                batch_size=self.batch_size, dtype=self.dtype)
@@ -88,7 +88,7 @@ class DDIMInverter:
         import torch
         from diffusers import DDIMInverseScheduler, DDIMScheduler, StableDiffusionPipeline
 
-        from ..generators.base import resolve_model, torch_dtype
+        from toolkit.generators.base import resolve_model, torch_dtype
 
         self.cfg, self.device = cfg, device
         self.dtype = torch_dtype(cfg.dtype)
@@ -102,7 +102,7 @@ class DDIMInverter:
         self.inverse = DDIMInverseScheduler.from_config(pipe.scheduler.config)
         self.forward = DDIMScheduler.from_config(pipe.scheduler.config)
         self.scale = float(pipe.vae.config.scaling_factor)
-        from ..generators.text2image import pipeline_weights_sha256
+        from toolkit.generators.text2image import pipeline_weights_sha256
 
         self.weights_sha256 = pipeline_weights_sha256(pipe)
 
@@ -225,7 +225,7 @@ def _resize_to(arr: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def get_inverter(cfg: DDIMInversionConfig, device: str) -> DDIMInverter:
-    from ..generators.base import load_once
+    from toolkit.generators.base import load_once
 
     key = (json.dumps(asdict(cfg), sort_keys=True), device)
     return load_once(_CACHE, key, lambda: DDIMInverter(cfg, device),
@@ -237,8 +237,8 @@ def get_feature_captioner(cfg: DDIMInversionConfig, device: str):
     cannot be loaded is one line naming `caption_model`."""
     if cfg.caption != "captioner":
         return None
-    from .. import captioner
-    from ..generators.base import load_once
+    from toolkit import captioner
+    from toolkit.generators.base import load_once
 
     ccfg = cfg.captioner_config()
     key = (tuple(sorted(asdict(ccfg).items())), device)  # shared with the recipe's captioner section

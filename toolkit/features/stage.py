@@ -19,7 +19,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import features_file
+from toolkit.features import features_file
 
 SCHEMA = pa.schema([
     ("pair_id", pa.string()), ("source", pa.string()), ("label", pa.int8()), ("split", pa.string()),
@@ -30,9 +30,9 @@ SCHEMA = pa.schema([
 
 
 def run_features(state) -> None:
-    from ..generators.base import resolve_device, run_batches
-    from ..store.atomic import Output
-    from .ddim_inversion import get_feature_captioner, get_inverter, png_bytes, prompts_for
+    from toolkit.generators.base import resolve_device, run_batches
+    from toolkit.store.atomic import Output
+    from toolkit.features.ddim_inversion import get_feature_captioner, get_inverter, png_bytes, prompts_for
 
     task, recipe = state.task, state.task.recipe
     device = resolve_device(recipe.runner.device)

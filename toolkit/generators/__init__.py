@@ -1,1 +1,1 @@
-"""How fakes are made. Each generator registers a `kind` with `toolkit.registry.GENERATORS`."""
+"""How fakes are made. Each generator registers a `kind` with `toolkit.config.registry.GENERATORS`."""

@@ -51,7 +51,7 @@ def check_family(name: str, latent: str) -> None:
     `latent: sample` on a class without a posterior. Called when the recipe is read if it names
     `family:`, else when the model's config has been read (the message then ends as
     `fakes[i] (vae_roundtrip): cannot load model '...': latent: ...`)."""
-    from .. import validation as v
+    from toolkit.config import validation as v
 
     v.one_of("family", name, CLASSES, what="autoencoder class")
     if latent == "sample" and not POSTERIOR[name]:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
-from ..errors import DropSample
+from toolkit.errors import DropSample
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -114,7 +114,7 @@ def load_once(cache: dict, key, factory, what: str):
         try:
             cache[key] = factory()
         except Exception as e:  # noqa: BLE001 - one clear line instead of a library traceback
-            from ..errors import ToolkitError
+            from toolkit.errors import ToolkitError
 
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise ToolkitError(f"{what}: {first}") from None
@@ -146,7 +146,7 @@ def torch_dtype(name: str):
     """The torch dtype of a config's `dtype` (validation.DTYPES, or an alias fp32/fp16/bf16)."""
     import torch
 
-    from ..validation import canonical_dtype, dtype
+    from toolkit.config.validation import canonical_dtype, dtype
 
     dtype("dtype", name)
     return getattr(torch, canonical_dtype(name))
@@ -155,7 +155,7 @@ def torch_dtype(name: str):
 def check_generator(cfg) -> None:
     """The fields every generator config has: `name` (the rows' `source` value and part of image file
     names: a safe name, not `real`) and `batch_size`."""
-    from .. import validation as v
+    from toolkit.config import validation as v
 
     v.safe_name("name", getattr(cfg, "name", None), optional=True, reserved=("real",))
     if hasattr(cfg, "batch_size"):

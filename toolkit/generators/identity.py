@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ..registry import GENERATORS
-from .base import Generator, check_generator
+from toolkit.config.registry import GENERATORS
+from toolkit.generators.base import Generator, check_generator
 
 
 @dataclass

@@ -35,12 +35,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import validation as v
-from ..errors import DropSample
-from ..registry import GENERATORS
-from ..seeding import derive_seed
-from .base import Fake, Generator, check_generator, resolve_model, torch_dtype
-from .text2image import SCHEDULERS, apply_scheduler, pipeline_weights_sha256, prompt_info
+from toolkit.config import validation as v
+from toolkit.errors import DropSample
+from toolkit.config.registry import GENERATORS
+from toolkit.seeding import derive_seed
+from toolkit.generators.base import Fake, Generator, check_generator, resolve_model, torch_dtype
+from toolkit.generators.text2image import SCHEDULERS, apply_scheduler, pipeline_weights_sha256, prompt_info
 
 
 def check_regeneration(cfg) -> None:
@@ -172,7 +172,7 @@ class Regenerator(Generator):
     def prepare(self, real: np.ndarray, pair_id: str, prompt: str) -> Job:
         from PIL import Image
 
-        from ..transforms.align import resize_to
+        from toolkit.transforms.align import resize_to
 
         h, w = real.shape[:2]
         gw, gh = self.generation_size(w, h)
@@ -210,7 +210,7 @@ class Regenerator(Generator):
     def _finish(self, job: Job, img: np.ndarray):
         from PIL import Image
 
-        from ..transforms.align import resize_to
+        from toolkit.transforms.align import resize_to
 
         if not np.isfinite(img).all():
             self.count("nonfinite_output")

@@ -34,11 +34,11 @@ from typing import List, Optional
 
 import numpy as np
 
-from .. import validation as v
-from ..registry import GENERATORS
-from ..seeding import derive_seed, rng_for
-from ..transforms import masks
-from .img2img import Job, Regenerator, check_regeneration
+from toolkit.config import validation as v
+from toolkit.config.registry import GENERATORS
+from toolkit.seeding import derive_seed, rng_for
+from toolkit.transforms import masks
+from toolkit.generators.img2img import Job, Regenerator, check_regeneration
 
 
 @dataclass

@@ -31,11 +31,11 @@ from typing import Optional
 
 import numpy as np
 
-from .. import validation as v
-from ..errors import DropSample
-from ..registry import GENERATORS
-from ..seeding import derive_seed, rng_for
-from .base import Fake, Generator, check_generator, resolve_model, state_dict_sha256, torch_dtype
+from toolkit.config import validation as v
+from toolkit.errors import DropSample
+from toolkit.config.registry import GENERATORS
+from toolkit.seeding import derive_seed, rng_for
+from toolkit.generators.base import Fake, Generator, check_generator, resolve_model, state_dict_sha256, torch_dtype
 
 # scheduler name -> (diffusers class, extra config); "default" keeps the model's own scheduler
 SCHEDULERS = {
@@ -184,7 +184,7 @@ class Text2Image(Generator):
         """Bring the generated image to the real's size with the reals' own geometry code."""
         from PIL import Image
 
-        from ..transforms.align import align, cover_crop
+        from toolkit.transforms.align import align, cover_crop
 
         img = self.recipe.image
         h, w = real.shape[:2]

@@ -39,11 +39,11 @@ from typing import Optional
 
 import numpy as np
 
-from .. import validation as v
-from ..registry import GENERATORS
-from ..seeding import derive_seed
-from .autoencoders import CLASSES, check_family, class_from_config, load_autoencoder
-from .base import Generator, check_generator, resolve_model, state_dict_sha256, torch_dtype
+from toolkit.config import validation as v
+from toolkit.config.registry import GENERATORS
+from toolkit.seeding import derive_seed
+from toolkit.generators.autoencoders import CLASSES, check_family, class_from_config, load_autoencoder
+from toolkit.generators.base import Generator, check_generator, resolve_model, state_dict_sha256, torch_dtype
 
 LATENTS = ("sample", "mode")
 QUANTIZE = ("round", "floor")

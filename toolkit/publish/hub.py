@@ -22,8 +22,8 @@ from __future__ import annotations
 import os
 import re
 
-from ..errors import ToolkitError
-from .stage import Staged, describe_files, stage
+from toolkit.errors import ToolkitError
+from toolkit.publish.stage import Staged, describe_files, stage
 
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 import time
 
-from ..errors import ToolkitError
-from ..store.atomic import Output
-from ..store.manifest import MANIFEST_FILE, url_to_fs, verify_manifest
-from .stage import Staged, describe_files, stage
+from toolkit.errors import ToolkitError
+from toolkit.store.atomic import Output
+from toolkit.store.manifest import MANIFEST_FILE, url_to_fs, verify_manifest
+from toolkit.publish.stage import Staged, describe_files, stage
 
 
 def parse_storage_options(text: str | None) -> dict:

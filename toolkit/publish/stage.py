@@ -20,11 +20,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..card import load_build, render_card, validate_card
-from ..errors import ToolkitError
-from ..store.build_dir import open_build
-from ..store.layout import CARD_FILE
-from ..store.manifest import MANIFEST_FILE, build_manifest, manifest_bytes, publishable_files
+from toolkit.card.render import load_build, render_card, validate_card
+from toolkit.errors import ToolkitError
+from toolkit.store.build_dir import open_build
+from toolkit.store.layout import CARD_FILE
+from toolkit.store.manifest import MANIFEST_FILE, build_manifest, manifest_bytes, publishable_files
 
 STAGE_DIR = "_push"
 
@@ -111,7 +111,7 @@ def check_build(out) -> list[str]:
     that is not JSON), a planned shard without its marker or parquet, a parquet whose sha256 is not its
     marker's, a stray file in data/, a summary that recorded failed shards or predates the plan, a
     damaged meta/manifest.json. The dataset card (README.md) is required too."""
-    from ..verify import verify
+    from toolkit.verify import verify
 
     rep = verify(out, contract=False)
     if not rep.ok:

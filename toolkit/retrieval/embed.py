@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .index import normalise
+from toolkit.retrieval.index import normalise
 
 
 def image_embeddings(split, model: str, device: str = "auto", batch: int = 32, cache_dir: str | None = None,
                      desc: str = "clip image") -> np.ndarray:
-    from ..detectors.features import FeatureExtractor
+    from toolkit.detectors.features import FeatureExtractor
 
     if len(split) == 0:
         return np.zeros((0, 0), dtype=np.float32)
@@ -21,7 +21,7 @@ class TextEmbedder:
     """CLIP text embeddings (projected, L2-normalised); `available` is False for a vision-only checkpoint."""
 
     def __init__(self, model: str, device: str = "auto", batch: int = 64):
-        from ..detectors import device as dev
+        from toolkit.detectors import device as dev
 
         self.device = dev.pick(device)
         self.batch = batch

@@ -26,9 +26,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import ToolkitError
-from .embed import TextEmbedder, image_embeddings
-from .index import KeyCodes, Pool, search
+from toolkit.errors import ToolkitError
+from toolkit.retrieval.embed import TextEmbedder, image_embeddings
+from toolkit.retrieval.index import KeyCodes, Pool, search
 
 PAIRS_PER_SHARD = 1000
 
@@ -36,8 +36,8 @@ PAIRS_PER_SHARD = 1000
 def _rows(dataset: str):
     """{split: (Split, datasets.Dataset)}: the detectors' Split (undecoded bytes) and the table,
     from one opening of the dataset."""
-    from ..dataset_io import load_undecoded
-    from ..detectors.data import load_splits
+    from toolkit.dataset_io import load_undecoded
+    from toolkit.detectors.data import load_splits
 
     dsd = load_undecoded(dataset)
     splits = load_splits(dataset, dsd)
@@ -109,7 +109,7 @@ def retrieve(eval_ds: str, pools: list[str], model: str, out: str, split: str = 
     t_search = time.time() - t_search0
 
     # --- write the matched set --------------------------------------------------------------------
-    from ..store.parquet import parquet_bytes
+    from toolkit.store.parquet import parquet_bytes
 
     rows, matches, unmatched = [], [], 0
     for qi, ei in enumerate(fakes):
@@ -161,7 +161,7 @@ def retrieve(eval_ds: str, pools: list[str], model: str, out: str, split: str = 
 
 
 def _schema_row(row: dict) -> dict:
-    from ..sample import COLUMNS
+    from toolkit.sample import COLUMNS
 
     return {k: row.get(k) for k in COLUMNS}
 
@@ -169,7 +169,7 @@ def _schema_row(row: dict) -> dict:
 def _carry_features(eval_ds: str, matches: list[dict], root: Path, split: str) -> int:
     """Copy the rows' `ddim_inversion` features (when the eval set and the pool builds have them) into
     OUT/features/, keyed like the matched set's rows, so `fakeinversion` evaluates on it. Returns rows copied."""
-    from ..features.stage import SCHEMA, read_features
+    from toolkit.features.stage import SCHEMA, read_features
 
     kind = "ddim_inversion"
     cache: dict = {}

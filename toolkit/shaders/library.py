@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ToolkitError
+from toolkit.errors import ToolkitError
 
 HERE = Path(__file__).resolve().parent
 LIBRARY = HERE / "library"

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ToolkitError
-from .library import VERTEX, Program
-from .uniforms import resolution_uniforms
+from toolkit.errors import ToolkitError
+from toolkit.shaders.library import VERTEX, Program
+from toolkit.shaders.uniforms import resolution_uniforms
 
 
 class ShaderCompileError(Exception):

@@ -26,8 +26,8 @@ import time
 
 import numpy as np
 
-from ..errors import ToolkitError
-from .library import Program
+from toolkit.errors import ToolkitError
+from toolkit.shaders.library import Program
 
 _LEN = struct.Struct("<Q")
 
@@ -181,7 +181,7 @@ def serve() -> None:
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed (by us or a driver) goes to stderr, never into the protocol
     sys.stdout = sys.stderr
-    from .render import Renderer, ShaderCompileError
+    from toolkit.shaders.render import Renderer, ShaderCompileError
 
     fd_in = sys.stdin.buffer.fileno()
     renderer = None

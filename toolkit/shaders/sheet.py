@@ -7,8 +7,8 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..errors import DropSample
-from ..sample import RealRef
+from toolkit.errors import DropSample
+from toolkit.sample import RealRef
 
 
 def contact_sheet(source, size: int = 96, columns: int = 10, index: int = 0) -> tuple[bytes, dict[str, str]]:
@@ -16,7 +16,7 @@ def contact_sheet(source, size: int = 96, columns: int = 10, index: int = 0) -> 
 
     Returns (PNG bytes, {program key: problem}). Problems: compile error (red tile), shader_timeout,
     or a degenerate frame (drawn anyway, with an orange border)."""
-    from .uniforms import draw_builtin, draw_shadertoy
+    from toolkit.shaders.uniforms import draw_builtin, draw_shadertoy
 
     progs = list(source.programs().values())
     usable = {p.key for p in source.usable_programs()}

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..seeding import rng_for
+from toolkit.seeding import rng_for
 
 
 def _f(x) -> float:

@@ -1,1 +1,1 @@
-"""Where reals come from. Each source registers a `kind` with `toolkit.registry.SOURCES`."""
+"""Where reals come from. Each source registers a `kind` with `toolkit.config.registry.SOURCES`."""

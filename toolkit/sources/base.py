@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..sample import RealRef
+from toolkit.sample import RealRef
 
 
 class Source:

@@ -20,11 +20,11 @@ from typing import List
 import numpy as np
 from PIL import Image
 
-from .. import validation as v
-from ..registry import SOURCES
-from ..sample import RealRef
-from ..seeding import rng_for
-from .base import Source
+from toolkit.config import validation as v
+from toolkit.config.registry import SOURCES
+from toolkit.sample import RealRef
+from toolkit.seeding import rng_for
+from toolkit.sources.base import Source
 
 # name -> (file inside skimage/data, caption used for the real)
 PHOTOS = {

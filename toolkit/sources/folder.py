@@ -17,11 +17,11 @@ from typing import Any, Dict, List, Optional
 import fsspec
 from omegaconf import MISSING
 
-from .. import validation as v
-from ..errors import DropSample, ToolkitError
-from ..registry import SOURCES
-from ..sample import RealRef
-from .base import Source
+from toolkit.config import validation as v
+from toolkit.errors import DropSample, ToolkitError
+from toolkit.config.registry import SOURCES
+from toolkit.sample import RealRef
+from toolkit.sources.base import Source
 
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 

@@ -108,14 +108,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from omegaconf import MISSING
 
-from ..errors import DropSample, ToolkitError
-from ..registry import SOURCES
-from ..sample import RealRef
-from ..store.atomic import Output
-from ..transforms.codecs import sniff_format
-from ..transforms.jpeg_quality import estimate_jpeg_quality
-from .base import Source
-from .laion_fetch import ALLOWED_SCHEMES, PLAIN_HTTP, allowed_url, guarded
+from toolkit.errors import DropSample, ToolkitError
+from toolkit.config.registry import SOURCES
+from toolkit.sample import RealRef
+from toolkit.store.atomic import Output
+from toolkit.transforms.codecs import sniff_format
+from toolkit.transforms.jpeg_quality import estimate_jpeg_quality
+from toolkit.sources.base import Source
+from toolkit.sources.laion_fetch import ALLOWED_SCHEMES, PLAIN_HTTP, allowed_url, guarded
 
 DOWNLOAD_DIR = "_reals/laion"  # under the build output
 STATS_FILE = "meta/laion/stats.json"

@@ -20,11 +20,11 @@ import sys
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from .. import validation as v
-from ..errors import DropSample, ToolkitError
-from ..registry import SOURCES
-from ..sample import RealRef
-from .base import Source
+from toolkit.config import validation as v
+from toolkit.errors import DropSample, ToolkitError
+from toolkit.config.registry import SOURCES
+from toolkit.sample import RealRef
+from toolkit.sources.base import Source
 
 
 @dataclass
@@ -66,7 +66,7 @@ BACKENDS = ("egl",)  # what moderngl's create_standalone_context(backend=...) ac
 
 def builtin_families() -> list[str]:
     """The built-in library's families (its folder names; nothing is compiled or read)."""
-    from ..shaders.library import LIBRARY
+    from toolkit.shaders.library import LIBRARY
 
     return sorted(p.name for p in LIBRARY.iterdir() if p.is_dir())
 
@@ -92,7 +92,7 @@ class ShadersSource(Source):
     # --- programs ------------------------------------------------------------------------------
     def programs(self) -> dict:
         if self._progs is None:
-            from ..shaders.library import builtin_programs, user_programs
+            from toolkit.shaders.library import builtin_programs, user_programs
 
             progs = []
             if self.cfg.builtin:
@@ -114,7 +114,7 @@ class ShadersSource(Source):
 
     def sandbox(self):
         if self._sandbox is None:
-            from ..shaders.sandbox import Sandbox
+            from toolkit.shaders.sandbox import Sandbox
 
             self._sandbox = Sandbox(self.cfg.backend, self.cfg.time_limit_s)
         return self._sandbox
@@ -124,7 +124,7 @@ class ShadersSource(Source):
 
         The order interleaves families (first program of each family, then the second, ...) so a
         build of fewer samples than programs still spans every family."""
-        from ..shaders.sandbox import CompileFailed, SandboxCrash, SandboxTimeout
+        from toolkit.shaders.sandbox import CompileFailed, SandboxCrash, SandboxTimeout
 
         if self._usable is not None:
             return self._usable
@@ -158,7 +158,7 @@ class ShadersSource(Source):
 
     # --- the Source interface ------------------------------------------------------------------
     def list(self):
-        from ..shaders.uniforms import draw_builtin, draw_shadertoy
+        from toolkit.shaders.uniforms import draw_builtin, draw_shadertoy
 
         progs = self.usable_programs()
         if not progs and self.cfg.count:
@@ -183,8 +183,8 @@ class ShadersSource(Source):
         of every usable program, written when the build is planned."""
         if not self.recipe.output or not self.cfg.count:
             return
-        from ..shaders.sheet import contact_sheet
-        from ..store.atomic import Output
+        from toolkit.shaders.sheet import contact_sheet
+        from toolkit.store.atomic import Output
 
         out = Output(self.recipe.output)
         png, problems = contact_sheet(self, size=64, columns=12)
@@ -195,13 +195,13 @@ class ShadersSource(Source):
 
     def read(self, ref: RealRef) -> bytes:
         rgb = self.render_ref(ref)
-        from ..shaders.render import encode_png
+        from toolkit.shaders.render import encode_png
 
         return encode_png(rgb)
 
     def render_ref(self, ref: RealRef):
-        from ..shaders.quality import degenerate_reason
-        from ..shaders.sandbox import CompileFailed, RenderFailed, SandboxCrash, SandboxTimeout
+        from toolkit.shaders.quality import degenerate_reason
+        from toolkit.shaders.sandbox import CompileFailed, RenderFailed, SandboxCrash, SandboxTimeout
 
         meta = ref.meta
         prog = self.programs().get(meta["program"])

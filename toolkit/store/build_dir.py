@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import hashlib
 
-from ..errors import ToolkitError
-from .atomic import Output
-from .layout import BUILD_FILE
+from toolkit.errors import ToolkitError
+from toolkit.store.atomic import Output
+from toolkit.store.layout import BUILD_FILE
 
 
 class BadFile(ToolkitError):

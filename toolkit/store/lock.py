@@ -30,8 +30,8 @@ import socket
 import sys
 import uuid
 
-from ..errors import ToolkitError
-from .atomic import Output
+from toolkit.errors import ToolkitError
+from toolkit.store.atomic import Output
 
 LOCK_FILE = "_lock"
 

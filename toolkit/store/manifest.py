@@ -26,9 +26,9 @@ import json
 
 import fsspec
 
-from ..errors import ToolkitError
-from .atomic import Output
-from .layout import BUILD_FILE, CARD_FILE, RECIPE_FILE, marker_file
+from toolkit.errors import ToolkitError
+from toolkit.store.atomic import Output
+from toolkit.store.layout import BUILD_FILE, CARD_FILE, RECIPE_FILE, marker_file
 
 MANIFEST_FILE = "meta/manifest.json"
 MANIFEST_VERSION = 1
@@ -113,7 +113,7 @@ def verify_manifest(url: str, storage_options: dict | None = None, expected: dic
 
     Returns the list of problems (empty: the copy is whole). When `expected` (the manifest that was
     uploaded) is given, the target's manifest must also be identical to it."""
-    from .build_dir import BadFile, read_json
+    from toolkit.store.build_dir import BadFile, read_json
 
     out = Output(url, storage_options)
     if not out.exists(MANIFEST_FILE):

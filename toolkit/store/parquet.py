@@ -13,12 +13,12 @@ from functools import lru_cache
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..sample import columns
+from toolkit.sample import columns
 
 
 @lru_cache(maxsize=2)
 def arrow_schema(masks: bool = False) -> pa.Schema:
-    from ..sample import hf_features
+    from toolkit.sample import hf_features
 
     return hf_features(masks).arrow_schema
 

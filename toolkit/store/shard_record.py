@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..errors import ToolkitError
+from toolkit.errors import ToolkitError
 
 VERSION = 2
 _REQUIRED = ("shard", "split", "file", "sha256", "pairs_planned", "pairs", "rows")
@@ -38,7 +38,7 @@ class ShardRecord:
     bytes: int = 0
     per_source: dict[str, int] = field(default_factory=dict)  # rows per source (real, each generator)
     per_augment: dict[str, int] = field(default_factory=dict)  # rows per augmentation label
-    dropped: dict[str, int] = field(default_factory=dict)  # pairs per drop reason (toolkit/drops.py)
+    dropped: dict[str, int] = field(default_factory=dict)  # pairs per drop reason (toolkit/engine/drops.py)
     drop_log: list[dict] = field(default_factory=list)  # the first few drops; all are in drops_file
     drops_file: Optional[str] = None  # meta/drops/<shard>.parquet: every drop (pair_id, origin, reason, detail)
     generators: dict[str, Any] = field(default_factory=dict)  # name -> {provenance, counters}

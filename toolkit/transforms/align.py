@@ -96,7 +96,7 @@ def decode(data: bytes, *, max_pixels: int = 89_478_485, icc: str = "convert",
     the module docstring. Raises `DropSample` (empty_file, not_an_image, decompression_bomb,
     truncated, decode_error) for unusable bytes, `ValueError` for bad arguments.
     """
-    from ..errors import DropSample
+    from toolkit.errors import DropSample
 
     if icc not in ICC_MODES:
         raise ValueError(f"unknown icc mode {icc!r} (known: {', '.join(ICC_MODES)})")
@@ -159,7 +159,7 @@ def align(img: Image.Image, *, size: Optional[int], min_size: int = 0, resize_fi
     Raises `DropSample("too_small")` when the short side is below `min_size`; `ValueError` for an
     unknown filter or crop, a non-RGB image, or crop="random" without `rng`.
     """
-    from ..errors import DropSample
+    from toolkit.errors import DropSample
 
     _check_geometry_args(size, resize_filter, crop, rng)
     if img.mode != "RGB":
@@ -280,7 +280,7 @@ def _background(value) -> tuple[int, int, int]:
 
 
 def _open(data: bytes) -> Image.Image:
-    from ..errors import DropSample
+    from toolkit.errors import DropSample
 
     try:
         return Image.open(io.BytesIO(data))
@@ -296,7 +296,7 @@ def _open(data: bytes) -> Image.Image:
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
-    from ..errors import DropSample
+    from toolkit.errors import DropSample
 
     w, h = size
     if w <= 0 or h <= 0:
@@ -325,7 +325,7 @@ def _load_reason(e: BaseException) -> str:
 
 
 def _load_first_frame(im: Image.Image) -> None:
-    from ..errors import DropSample
+    from toolkit.errors import DropSample
 
     try:
         im.load()

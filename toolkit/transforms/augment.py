@@ -26,11 +26,11 @@ from typing import List
 import numpy as np
 from PIL import Image, ImageFilter
 
-from .. import validation as v
-from ..registry import AUGMENT_OPS
-from ..seeding import rng_for
-from .align import FILTERS
-from .codecs import encode
+from toolkit.config import validation as v
+from toolkit.config.registry import AUGMENT_OPS
+from toolkit.seeding import rng_for
+from toolkit.transforms.align import FILTERS
+from toolkit.transforms.codecs import encode
 
 APPLY_TO = {"both": (0, 1), "real": (0,), "fake": (1,)}  # apply_to -> labels it applies to
 SUBSAMPLING = ("4:4:4", "4:2:2", "4:2:0")

@@ -29,7 +29,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..errors import DropSample
+from toolkit.errors import DropSample
 
 MODES = ("empty", "rectangle", "brush")
 

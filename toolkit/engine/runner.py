@@ -5,7 +5,7 @@ pair ids come from origins, splits from a seeded permutation with exact fraction
 chunking each split in source order. The plan is stored (meta/build.json) so a re-run of the same
 command checks it is resuming the same build, then skips every shard whose completion marker exists.
 
-Execution hands the pending shards to an executor (toolkit/executors.py: in-process, a local dask
+Execution hands the pending shards to an executor (toolkit/engine/executors.py: in-process, a local dask
 cluster, or any dask.distributed scheduler); a shard that keeps failing is reported with its error
 while the others finish, and a re-run retries it. The build holds the output's lock throughout
 (store/lock.py); each finished shard leaves a typed record (store/shard_record.py), and the summary
@@ -18,20 +18,20 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from . import __version__
-from .drops import check as check_reason
-from .errors import ToolkitError
-from .faults import armed, kill_point
-from .executors import executor_for, workers_and_threads
-from .pipeline import ShardTask, get_source
-from .recipe import Recipe
-from .sample import RealRef, make_pair_id
-from .seeding import rng_for
-from .store.atomic import Output
-from .store.build_dir import plan_fingerprint  # noqa: F401 - also re-exported: the one copy
-from .store.layout import BUILD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, TMP_DIR, marker_file, shard_file
-from .store.lock import LOCK_FILE, BuildLock
-from .store.shard_record import BadRecord, ShardRecord
+from toolkit import __version__
+from toolkit.engine.drops import check as check_reason
+from toolkit.errors import ToolkitError
+from toolkit.engine.faults import armed, kill_point
+from toolkit.engine.executors import executor_for, workers_and_threads
+from toolkit.engine.pipeline import ShardTask, get_source
+from toolkit.config.recipe import Recipe
+from toolkit.sample import RealRef, make_pair_id
+from toolkit.seeding import rng_for
+from toolkit.store.atomic import Output
+from toolkit.store.build_dir import plan_fingerprint  # noqa: F401 - also re-exported: the one copy
+from toolkit.store.layout import BUILD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, TMP_DIR, marker_file, shard_file
+from toolkit.store.lock import LOCK_FILE, BuildLock
+from toolkit.store.shard_record import BadRecord, ShardRecord
 
 
 @dataclass
@@ -228,19 +228,19 @@ def _make_locked(recipe: Recipe, out: Output, source, scheduler: str | None, ech
          f"{len(plan.shards) - len(pending)} already done, {len(pending)} to build")
     failed = run_shards(pending, recipe, scheduler or recipe.runner.scheduler, echo, verbose)
     records = [r for r in (_read_record(out, t) for t in plan.shards) if r is not None]
-    from .summary import summarize
+    from toolkit.engine.summary import summarize
 
     summary = summarize(recipe, plan, records, failed, wall_s=time.time() - t0, output=output)
     out.write_json(SUMMARY_FILE, summary)
     if summary["complete"]:
-        from .card import write_card
+        from toolkit.card.render import write_card
 
         kill_point("card")
         write_card(out, recipe, summary)
         kill_point("finished")
         out.rm(TMP_DIR)  # a finished build leaves no scratch state behind
         if recipe.detector is not None:
-            from .detectors.run import train_from_recipe
+            from toolkit.detectors.run import train_from_recipe
 
             train_from_recipe(recipe, output, echo)
     return BuildResult(output=output, summary=summary, failed=failed)
@@ -309,7 +309,7 @@ def _refuse_mixed_devices(out: Output, done: list[ShardRecord], recipe: Recipe, 
     (in-process and local clusters); on a remote cluster the summary still warns about mixed devices."""
     if scheduler and scheduler.startswith(("tcp://", "tls://")):
         return
-    from .generators.base import resolve_device
+    from toolkit.generators.base import resolve_device
 
     try:
         now = resolve_device(recipe.runner.device).split(":")[0]
@@ -332,7 +332,7 @@ def run_shards(tasks: list[ShardTask], recipe: Recipe, scheduler: str | None, ec
     for t in tasks:
         t.threads = threads
         t.fault = fault
-    from .progress import Progress
+    from toolkit.engine.progress import Progress
 
     stages = ["align"] + [getattr(f, "name", None) or f.kind for f in recipe.fakes] + ["augment", "write"]
     progress = Progress(sum(len(t.refs) for t in tasks), stages, enabled=recipe.runner.progress)

@@ -92,7 +92,7 @@ def describe(reason: str) -> tuple[str, str] | None:
 def check(reason: str) -> str:
     """`reason`, after checking it is catalogued when `TOOLKIT_STRICT_DROP_REASONS=1`."""
     if os.environ.get("TOOLKIT_STRICT_DROP_REASONS") == "1" and describe(reason) is None:
-        raise AssertionError(f"drop reason {reason!r} is not in toolkit/drops.py's catalogue")
+        raise AssertionError(f"drop reason {reason!r} is not in toolkit/engine/drops.py's catalogue")
     return reason
 
 

@@ -20,19 +20,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from .drops import check as check_reason
-from .errors import DropSample, ToolkitError
-from .faults import kill_point
-from .isolation import Sandbox, clear_attempts, next_attempt
-from .generators.base import Fake
-from .recipe import Recipe
-from .registry import GENERATORS, SOURCES, load_builtins
-from .sample import Member, RealRef, dumps
-from .seeding import rng_for
-from .store.atomic import Output
-from .store.layout import drops_file, marker_file, shard_file
-from .store.shard_record import ShardRecord
-from .store.parquet import parquet_bytes
+from toolkit.engine.drops import check as check_reason
+from toolkit.errors import DropSample, ToolkitError
+from toolkit.engine.faults import kill_point
+from toolkit.engine.isolation import Sandbox, clear_attempts, next_attempt
+from toolkit.generators.base import Fake
+from toolkit.config.recipe import Recipe
+from toolkit.config.registry import GENERATORS, SOURCES, load_builtins
+from toolkit.sample import Member, RealRef, dumps
+from toolkit.seeding import rng_for
+from toolkit.store.atomic import Output
+from toolkit.store.layout import drops_file, marker_file, shard_file
+from toolkit.store.shard_record import ShardRecord
+from toolkit.store.parquet import parquet_bytes
 
 MAX_LOGGED_DROPS = 20  # in the shard record, for a quick look; every drop is in meta/drops/<shard>.parquet
 _CACHE: dict = {}  # per-process: sources and generators (models) survive across shard tasks
@@ -48,7 +48,7 @@ class ShardTask:
     refs: list[RealRef]
     threads: Optional[int] = None
     progress_queue: Optional[str] = None
-    fault: Optional[str] = None  # fault injection (toolkit/faults.py), from the client's environment
+    fault: Optional[str] = None  # fault injection (toolkit/engine/faults.py), from the client's environment
     fault_delay_s: float = field(default_factory=lambda: float(os.environ.get("TOOLKIT_FAULT_DELAY_S", "0")))
 
     @property
@@ -65,7 +65,7 @@ def get_source(recipe: Recipe):
 
 
 def get_generators(recipe: Recipe) -> list:
-    from .generators.base import load_once, resolve_device
+    from toolkit.generators.base import load_once, resolve_device
 
     device = resolve_device(recipe.runner.device)
     gens = []
@@ -226,8 +226,8 @@ def model_stage(state: ShardState, report: Callable[[str, int], None] | None = N
     counters_before = [dict(g.counters) for g in generators]  # generators are cached across shards
     reals = state.reals
     if recipe.captioner is not None:
-        from .captioner import fill_captions
-        from .generators.base import resolve_device
+        from toolkit.captioner import fill_captions
+        from toolkit.generators.base import resolve_device
 
         reals, caption_counters = fill_captions(recipe.captioner, reals, resolve_device(recipe.runner.device),
                                                 state.drop)
@@ -272,7 +272,7 @@ def model_stage(state: ShardState, report: Callable[[str, int], None] | None = N
                         for g, before in zip(generators, counters_before)}
     state.device = generators[0].device if generators else "cpu"
     if recipe.features:  # per-row side files (FakeInversion); may drop pairs under feature_error
-        from .features.stage import run_features
+        from toolkit.features.stage import run_features
 
         run_features(state)
     state.stage_done("model", started)
@@ -281,7 +281,7 @@ def model_stage(state: ShardState, report: Callable[[str, int], None] | None = N
 
 def write_stage(state: ShardState, report: Callable[[str, int], None] | None = None) -> dict:
     """3. matched augmentation + encoding, in pair order; 4. the shard file, then its marker."""
-    from .transforms.augment import Augmenter
+    from toolkit.transforms.augment import Augmenter
 
     started = time.time()
     task, recipe = state.task, state.task.recipe
@@ -371,7 +371,7 @@ def drops_parquet(drops: list[dict]) -> bytes:
 
 
 def _read_and_align(source, ref: RealRef, recipe: Recipe):
-    from .transforms.align import decode_and_align
+    from toolkit.transforms.align import decode_and_align
 
     img = recipe.image
     data = source.read(ref)

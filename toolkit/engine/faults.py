@@ -42,7 +42,7 @@ def kill_point(name: str, shard: str | None = None, spec: str | None = None, out
     if point != name or (which and which != shard):
         return
     if output is not None:
-        from .store.atomic import Output
+        from toolkit.store.atomic import Output
 
         out = Output(output)
         flag = f"_tmp/fault-fired-{where.replace('@', '-')}"

@@ -13,7 +13,7 @@ import platform
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from . import __version__
+from toolkit import __version__
 
 PACKAGES = ["torch", "diffusers", "transformers", "datasets", "huggingface_hub", "pillow", "numpy", "pyarrow",
             "scikit-image", "img2dataset"]

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence, get_type_hints
 
 import yaml
 
-from .errors import RecipeError, ToolkitError
+from toolkit.errors import RecipeError, ToolkitError
 
 # --- shared vocabularies -------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ markers, the parquet columns, meta/environment.json, meta/laion/stats.json), so 
 re-renders the same card from disk at any time.
 
 Sections filled by later stages (detector results, the shortcut audit, ...) are pluggable: a template
-`cards/sections/NAME.md.j2` is rendered with `data` = the JSON in `OUT/meta/NAME/card.json` when that
+`templates/sections/NAME.md.j2` is rendered with `data` = the JSON in `OUT/meta/NAME/card.json` when that
 file exists (else `data` is None and the template says what is pending). A stage that produces results
 writes that JSON and calls `refresh_card(OUT)`; no stage edits another's template.
 """
@@ -23,12 +23,12 @@ from pathlib import Path
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from . import __version__
-from .errors import ToolkitError
-from .sample import LABELS, hf_features
-from .store.layout import CARD_FILE, RECIPE_FILE, SUMMARY_FILE
+from toolkit import __version__
+from toolkit.errors import ToolkitError
+from toolkit.sample import LABELS, hf_features
+from toolkit.store.layout import CARD_FILE, RECIPE_FILE, SUMMARY_FILE
 
-TEMPLATES = Path(__file__).resolve().parent / "cards"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 STANDIN_MODEL = "builtin:standin_vae"
 
 
@@ -56,7 +56,7 @@ def _recipe_order(recipe, summary: dict) -> dict:
 
 
 def card_metadata(recipe, summary: dict, source: dict | None = None, lic: dict | None = None) -> dict:
-    from .card_license import license_info
+    from toolkit.card.license import license_info
 
     summary = _recipe_order(recipe, summary)
     source = source or {"kind": recipe.reals.kind}
@@ -109,14 +109,14 @@ def md_escape(text) -> str:
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)
     env.filters["md"] = md_escape
-    from .drops import table as drop_table
+    from toolkit.engine.drops import table as drop_table
 
-    env.globals["drop_table"] = drop_table  # reason, count, stage, meaning (toolkit/drops.py)
+    env.globals["drop_table"] = drop_table  # reason, count, stage, meaning (toolkit/engine/drops.py)
     return env
 
 
 def render_sections(env: Environment, out=None) -> list[str]:
-    """Render every `cards/sections/*.md.j2` with its stage's `meta/NAME/card.json` (or None)."""
+    """Render every `templates/sections/*.md.j2` with its stage's `meta/NAME/card.json` (or None)."""
     rendered = []
     for tpl in sorted((TEMPLATES / "sections").glob("*.md.j2")):
         name = tpl.name[: -len(".md.j2")]
@@ -128,7 +128,7 @@ def render_sections(env: Environment, out=None) -> list[str]:
 
 def describe_source(recipe) -> dict:
     """The source's own describe() (sources/*.py); never lists or downloads anything."""
-    from .registry import SOURCES, load_builtins
+    from toolkit.config.registry import SOURCES, load_builtins
 
     load_builtins()
     entry = SOURCES.get(recipe.reals.kind)
@@ -149,16 +149,16 @@ def _opt_json(out, rel: str):
 def card_context(recipe, summary: dict, out=None, load_path: str | None = None, recipe_text: str | None = None,
                  stats: dict | None = None, figures: dict | None = None, environment: dict | None = None,
                  storage_options: list[str] | None = None) -> dict:
-    from .card_license import license_info
-    from .environment import ENV_FILE, capture
+    from toolkit.card.license import license_info
+    from toolkit.card.environment import ENV_FILE, capture
 
-    from .figures import INFO_FILE
+    from toolkit.card.figures import INFO_FILE
 
     summary = _recipe_order(recipe, summary)
     source = describe_source(recipe)
     lic = license_info(source)
     if stats is None and out is not None:
-        from .dataset_stats import collect_stats
+        from toolkit.card.stats import collect_stats
 
         stats = collect_stats(out)
     figures = figures or _opt_json(out, INFO_FILE)
@@ -218,10 +218,10 @@ def write_card(out, recipe, summary: dict, load_path: str | None = None, capture
 
     `capture_env`: record this process's library versions as the build's (end of `toolkit make`);
     a re-render (`toolkit card`) keeps those already on disk."""
-    from .card_license import LICENSE_FILE, license_markdown
-    from .dataset_stats import collect_stats
-    from .environment import ENV_FILE, capture
-    from .figures import write_figures
+    from toolkit.card.license import LICENSE_FILE, license_markdown
+    from toolkit.card.stats import collect_stats
+    from toolkit.card.environment import ENV_FILE, capture
+    from toolkit.card.figures import write_figures
 
     if capture_env or not out.exists(ENV_FILE):
         out.write_json(ENV_FILE, capture())
@@ -230,7 +230,7 @@ def write_card(out, recipe, summary: dict, load_path: str | None = None, capture
     recipe_text = out.read_bytes(RECIPE_FILE).decode() if out.exists(RECIPE_FILE) else None
     ctx = dict(stats=stats, figures=figures, recipe_text=recipe_text)
     text = render_card(recipe, summary, load_path=load_path, out=out, **ctx)
-    from .card_license import license_info
+    from toolkit.card.license import license_info
 
     out.write_text(LICENSE_FILE, license_markdown(md_escape(recipe.name), license_info(describe_source(recipe))))
     out.write_text(CARD_FILE, text)
@@ -239,15 +239,15 @@ def write_card(out, recipe, summary: dict, load_path: str | None = None, capture
 
 def load_build(output: str):
     """(Output, recipe, summary) of a finished build, or a one-line ToolkitError."""
-    from .errors import ToolkitError
-    from .recipe import recipe_from_yaml_text
-    from .store.atomic import Output
+    from toolkit.errors import ToolkitError
+    from toolkit.config.recipe import recipe_from_yaml_text
+    from toolkit.store.atomic import Output
 
     out = Output(output)
     for rel in (RECIPE_FILE, SUMMARY_FILE):
         if not out.exists(rel):
             raise ToolkitError(f"{out.path(rel)}: missing; is {output} a finished toolkit build?")
-    from .store.build_dir import read_file, read_json
+    from toolkit.store.build_dir import read_file, read_json
 
     try:
         text = read_file(out, RECIPE_FILE).decode()

@@ -21,9 +21,9 @@ import traceback
 import uuid
 from typing import Callable
 
-from .errors import ToolkitError
-from .pipeline import ShardTask, build_shard
-from .recipe import Recipe
+from toolkit.errors import ToolkitError
+from toolkit.engine.pipeline import ShardTask, build_shard
+from toolkit.config.recipe import Recipe
 
 Done = Callable[[ShardTask, dict], None]
 
@@ -141,7 +141,7 @@ class Dask(Executor):
         kw = {"pure": False, "retries": recipe.runner.retries}
         if not (recipe.runner.gpu_resource and recipe.fakes):
             return client.submit(build_shard, t, key=f"shard-{tag}", **kw)
-        from .pipeline import model_stage, read_stage, write_stage
+        from toolkit.engine.pipeline import model_stage, read_stage, write_stage
 
         read = client.submit(read_stage, t, key=f"read-{tag}", **kw)
         model = client.submit(model_stage, read, key=f"model-{tag}", resources={recipe.runner.gpu_resource: 1}, **kw)

@@ -7,7 +7,7 @@ implementation registered, looked up by name.
 
 Every mistake a user can make in a recipe ends as a `RecipeError` whose message is one line naming
 the file and the key path, with the closest valid key or kind when there is one; the CLI turns it
-into exit code 2. A recipe is validated in three steps, all in `toolkit/validation.py`'s one style:
+into exit code 2. A recipe is validated in three steps, all in `toolkit/config/validation.py`'s one style:
 our own walk over the raw tree against the dataclass fields (unknown keys, with suggestions, and
 unknown kinds), omegaconf's merge (type conversion and type errors), then each config dataclass's
 own `__post_init__`, which checks every value of its section (ranges, choices, names) and raises
@@ -38,11 +38,11 @@ from typing import Any, Dict, List, Optional
 import yaml
 from omegaconf import MISSING, OmegaConf
 
-from . import validation as v
-from .captioner import CaptionerConfig
-from .errors import RecipeError
-from .registry import AUGMENT_OPS, GENERATORS, SOURCES, Registry, load_builtins
-from .transforms.align import FILTERS
+from toolkit.config import validation as v
+from toolkit.captioner import CaptionerConfig
+from toolkit.errors import RecipeError
+from toolkit.config.registry import AUGMENT_OPS, GENERATORS, SOURCES, Registry, load_builtins
+from toolkit.transforms.align import FILTERS
 
 CROPS = ("center", "random")
 ICC = ("convert", "ignore")
@@ -179,7 +179,7 @@ class Recipe:
                     raise v.ConfigError(f"{path}.dtype: float16 needs a GPU but runner.device is cpu; "
                                         "use float32 (or bfloat16) on the CPU")
         if self.makes_masks():  # the mask column must follow every geometric augmentation, or be refused
-            from .transforms.augment import mask_safe
+            from toolkit.transforms.augment import mask_safe
 
             for name in (self.augment.ops or {}):
                 if AUGMENT_OPS.get(name) is not None and not mask_safe(name):
@@ -197,7 +197,7 @@ class Recipe:
     def makes_masks(self) -> bool:
         """Whether the build has the `mask` column: a generator among the fakes makes partial fakes
         (inpainting with a rectangle or brush mask; see sample.MASK_COLUMN)."""
-        from .generators.base import makes_masks
+        from toolkit.generators.base import makes_masks
 
         return any(makes_masks(f) for f in self.fakes or [] if not isinstance(f, dict))
 
@@ -280,7 +280,7 @@ def validate(raw: dict, where: str = "<recipe>") -> Recipe:
         raise RecipeError(f"{where}: fakes: needs at least one generator section (e.g. {{kind: vae_roundtrip}})")
     detector = raw.pop("detector", None)
     if detector is not None:
-        from .detectors.config import detector_config
+        from toolkit.detectors.config import detector_config
 
         detector = detector_config(detector, where, "detector")
     features = raw.pop("features", None)
@@ -311,7 +311,7 @@ def _typed_section(section: Any, registry: Registry, path: str, where: str):
 
 
 def _features(items: Any, where: str) -> list:
-    from .features import KINDS, config_class
+    from toolkit.features import KINDS, config_class
 
     if not isinstance(items, list):
         raise RecipeError(f"{where}: features: expected a list of sections with a kind:, got {v.show(items)}")

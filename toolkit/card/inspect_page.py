@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .dataset_stats import augment_name
-from .figures import DIFF_GAIN, decode, diff_image, grid_png, psnr, read_pairs
+from toolkit.card.stats import augment_name
+from toolkit.card.figures import DIFF_GAIN, decode, diff_image, grid_png, psnr, read_pairs
 
 EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
@@ -92,7 +92,7 @@ def _select(key: str, label: str, values: set[str]) -> str:
 
 def write_inspect(out, dest: Path, max_pairs: int = 100, cell: int = 160) -> dict:
     """Write dest/index.html, dest/grid.png and dest/img/*; return what was written."""
-    from .store.layout import SUMMARY_FILE
+    from toolkit.store.layout import SUMMARY_FILE
 
     summary = out.read_json(SUMMARY_FILE) if out.exists(SUMMARY_FILE) else {}
     pairs = read_pairs(out, max_pairs=max_pairs)

@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
-from .sample import LABELS
-from .store.manifest import data_files
+from toolkit.sample import LABELS
+from toolkit.store.manifest import data_files
 
 FIG_DIR = "meta/figures"
 GRID_FILE = f"{FIG_DIR}/sample_grid.png"

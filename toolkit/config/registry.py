@@ -70,7 +70,7 @@ def load_builtins() -> None:
         try:
             importlib.import_module(mod)
         except ImportError as e:
-            from .errors import ToolkitError
+            from toolkit.errors import ToolkitError
 
             raise ToolkitError(f"TOOLKIT_PLUGINS: cannot import {mod!r} ({e})") from None
 

@@ -14,8 +14,8 @@ from collections import Counter, defaultdict
 
 import pyarrow.parquet as pq
 
-from .sample import LABELS
-from .store.manifest import data_files
+from toolkit.sample import LABELS
+from toolkit.store.manifest import data_files
 
 COLUMNS = ["label", "source", "format", "augment", "width", "height", "pair_id"]
 

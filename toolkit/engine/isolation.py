@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 
-from .errors import DropSample, ToolkitError
+from toolkit.errors import DropSample, ToolkitError
 
 ATTEMPTS_DIR = "_tmp/attempts"
 SAMPLE_TIMEOUT_S = float(os.environ.get("TOOLKIT_SAMPLE_TIMEOUT_S", "600"))
@@ -48,7 +48,7 @@ chan = os.fdopen(os.dup(1), "wb", buffering=0)
 os.dup2(2, 1)
 inp = os.fdopen(os.dup(0), "rb", buffering=0)
 sys.path[:0] = pickle.loads(bytes.fromhex(sys.argv[1]))
-from toolkit.isolation import _serve
+from toolkit.engine.isolation import _serve
 _serve(inp, chan)
 """
 

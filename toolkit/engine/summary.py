@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .drops import table as drop_table
-from .store.shard_record import ShardRecord
+from toolkit.engine.drops import table as drop_table
+from toolkit.store.shard_record import ShardRecord
 
 
 def summarize(recipe, plan, records: list[ShardRecord], failed: list[dict], wall_s: float, output: str) -> dict:
@@ -54,7 +54,7 @@ def summarize(recipe, plan, records: list[ShardRecord], failed: list[dict], wall
         "per_source": dict(per_source),
         "per_augment": dict(sorted(per_augment.items())),
         "dropped": dict(sorted(dropped.items())),
-        "drop_reasons": drop_table(dict(dropped)),  # with what each reason means (toolkit/drops.py)
+        "drop_reasons": drop_table(dict(dropped)),  # with what each reason means (toolkit/engine/drops.py)
         "drops_files": sorted(r.drops_file for r in records if r.drops_file),
         "skipped": dict(sorted(plan.skipped.items())),  # not reals (e.g. shader programs that failed)
         "drop_log": drop_log[:1000],

@@ -1,0 +1,1 @@
+"""The dataset card and what it shows: licence, statistics, figures, environment, inspect page."""
