@@ -135,19 +135,19 @@ def server():
 
 @pytest.fixture(autouse=True)
 def fresh_sources():
-    """pipeline caches sources per process by their config; a LAION source holds its listing, so a
+    """the engine caches sources per process by their config; a LAION source holds its listing, so a
     second build in the same process must not reuse the first one's (re-runs are tested from disk)."""
-    from toolkit.engine import pipeline
+    from toolkit.generators.base import WORKER_MODELS
 
-    pipeline._CACHE.clear()
+    WORKER_MODELS.clear()
     yield
-    pipeline._CACHE.clear()
+    WORKER_MODELS.clear()
 
 
 def make(cli, recipe_path, out, *extra):
-    from toolkit.engine import pipeline
+    from toolkit.generators.base import WORKER_MODELS
 
-    pipeline._CACHE.clear()  # as a new `toolkit make` process would start
+    WORKER_MODELS.clear()  # as a new `toolkit make` process would start
     return cli("make", recipe_path, "--out", out, *extra)
 
 

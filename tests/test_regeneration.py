@@ -201,9 +201,9 @@ def test_augmented_build_is_aligned_and_masks_follow_the_geometry(cli, augmented
 
 
 def test_rebuild_gives_the_same_bytes(tmp_path, tiny_sd, tiny_inpaint, augmented):
-    import toolkit.engine.pipeline
+    import toolkit.generators.base
 
-    toolkit.engine.pipeline._CACHE.clear()  # the models loaded afresh, as in another process
+    toolkit.generators.base.WORKER_MODELS.clear()  # the models loaded afresh, as in another process
     again = build(tmp_path, "again", recipe(tiny_sd, tiny_inpaint))
     files = sorted(p.name for p in (augmented / "data").glob("*.parquet"))
     assert files and files == sorted(p.name for p in (again / "data").glob("*.parquet"))

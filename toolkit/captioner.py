@@ -16,14 +16,15 @@ their provenance. The whole section enters the recipe hash: another captioner is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
 from toolkit.config import validation as v
+from toolkit.engine.steps import ModelStep
+from toolkit.errors import DropSample
 
 MODES = ("missing", "overwrite")
-_CACHE: dict = {}  # per process: (config, device) -> Captioner
 
 
 @dataclass
@@ -96,48 +97,55 @@ class Captioner:
 def get_captioner(cfg: CaptionerConfig, device: str) -> Captioner:
     import dataclasses
 
-    from toolkit.generators.base import load_once
+    from toolkit.generators.base import WORKER_MODELS, load_once
 
-    key = (tuple(sorted(dataclasses.asdict(cfg).items())), device)
-    return load_once(_CACHE, key, lambda: Captioner(cfg, device), f"captioner: cannot load model {cfg.model!r}")
+    key = ("captioner", tuple(sorted(dataclasses.asdict(cfg).items())), device)
+    return load_once(WORKER_MODELS, key, lambda: Captioner(cfg, device),
+                     f"captioner: cannot load model {cfg.model!r}")
 
 
-def fill_captions(cfg: CaptionerConfig, reals: list, device: str,
-                  drop: Callable[[str, str, str, str], None]) -> tuple[list, dict]:
-    """Caption the reals that need it (in place); return (reals kept, counters).
+class CaptionStep(ModelStep):
+    """The recipe's `captioner:` as a model step: captions the reals that need one (in place).
 
-    A batch that fails is retried one real at a time; a real that still fails is dropped under
-    `caption_error`. An empty caption from the model is counted (`caption_empty`) and left empty: the
-    text-to-image generator then drops that pair under `no_caption`."""
-    todo = [m for m in reals if cfg.mode == "overwrite" or not (m.caption or "").strip()]
-    counters = {"captioned": 0, "caption_empty": 0, "kept_source_caption": len(reals) - len(todo)}
-    if not todo:
-        return reals, counters
-    cap = get_captioner(cfg, device)
-    failed: set[str] = set()
-    for start in range(0, len(todo), cfg.batch_size):
-        chunk = todo[start : start + cfg.batch_size]
-        try:
-            texts: list = cap([m.pixels for m in chunk])
-        except Exception:  # noqa: BLE001 - isolate the poison image
-            texts = []
-            for m in chunk:
-                try:
-                    texts.append(cap([m.pixels])[0])
-                except Exception as e:  # noqa: BLE001
-                    texts.append(None)
-                    failed.add(m.pair_id)
-                    drop(m.origin, m.pair_id, "caption_error", f"captioner: {type(e).__name__}: {e}")
-        for m, text in zip(chunk, texts):
-            if text is None:
+    A real the model fails on alone is dropped under `caption_error`. An empty caption from the model is
+    counted (`caption_empty`) and left empty: the text-to-image generator then drops that pair under
+    `no_caption`."""
+
+    name = "captioner"
+    drop_reason = "caption_error"
+
+    def __init__(self, cfg: CaptionerConfig, device: str):
+        self.cfg = cfg
+        self.device = device
+        self.batch_size = cfg.batch_size
+        self.model: Optional[Captioner] = None
+        self.counters: dict = {}
+
+    def setup(self) -> None:
+        self.model = get_captioner(self.cfg, self.device)
+
+    def select(self, state) -> list:
+        todo = [m for m in state.reals if self.cfg.mode == "overwrite" or not (m.caption or "").strip()]
+        self.counters = {"captioned": 0, "caption_empty": 0, "kept_source_caption": len(state.reals) - len(todo)}
+        return todo
+
+    def process_batch(self, items: list) -> list:
+        return self.model([m.pixels for m in items])
+
+    def collect(self, state, items: list, results: list) -> None:
+        import dataclasses
+
+        for m, text in zip(items, results):
+            if isinstance(text, DropSample):
                 continue
-            if m.caption and cfg.mode == "overwrite":
+            if m.caption and self.cfg.mode == "overwrite":
                 m.provenance["original_caption"] = m.caption
-            m.provenance["caption_by"] = cap.provenance()
+            m.provenance["caption_by"] = self.model.provenance()
             if text:
                 m.caption = text
-                counters["captioned"] += 1
+                self.counters["captioned"] += 1
             else:
                 m.caption = None
-                counters["caption_empty"] += 1
-    return [m for m in reals if m.pair_id not in failed], counters
+                self.counters["caption_empty"] += 1
+        state.reals = [m for m in state.reals if m.pair_id in state.alive]
+        state.captioner = {"provenance": dataclasses.asdict(self.cfg), "counters": self.counters}

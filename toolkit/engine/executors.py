@@ -134,18 +134,26 @@ class Dask(Executor):
                 cluster.close()
 
     def _submit(self, client, t: ShardTask):
-        """One task per shard, or, with `runner.gpu_resource`, three chained tasks of which only the model
-        stage asks for the resource; the future returned is the shard's last task (its record)."""
-        recipe = self.recipe
-        tag = f"{t.name}-{uuid.uuid4().hex[:6]}"
-        kw = {"pure": False, "retries": recipe.runner.retries}
-        if not (recipe.runner.gpu_resource and recipe.fakes):
-            return client.submit(build_shard, t, key=f"shard-{tag}", **kw)
-        from toolkit.engine.pipeline import model_stage, read_stage, write_stage
+        """A shard's stages grouped by the resources they declare (`pipeline.shard_stages`), one chained
+        task per group: one task per shard unless a stage asks for a resource (the model stage with
+        `runner.gpu_resource`). The future returned is the shard's last task (its record)."""
+        from toolkit.engine.pipeline import run_stages, shard_stages
 
-        read = client.submit(read_stage, t, key=f"read-{tag}", **kw)
-        model = client.submit(model_stage, read, key=f"model-{tag}", resources={recipe.runner.gpu_resource: 1}, **kw)
-        return client.submit(write_stage, model, key=f"write-{tag}", **kw)
+        tag = f"{t.name}-{uuid.uuid4().hex[:6]}"
+        kw = {"pure": False, "retries": self.recipe.runner.retries}
+        groups: list[tuple[list[str], dict]] = []
+        for name, resources in shard_stages(self.recipe):
+            if groups and groups[-1][1] == resources:
+                groups[-1][0].append(name)
+            else:
+                groups.append(([name], resources))
+        if len(groups) == 1:
+            return client.submit(build_shard, t, key=f"shard-{tag}", **kw)
+        arg = t
+        for names, resources in groups:
+            arg = client.submit(run_stages, tuple(names), arg, key=f"{'+'.join(names)}-{tag}",
+                                **({"resources": resources} if resources else {}), **kw)
+        return arg
 
 
 def _drain(queue, progress) -> None:

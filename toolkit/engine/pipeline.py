@@ -24,7 +24,7 @@ from toolkit.engine.drops import check as check_reason
 from toolkit.errors import DropSample, ToolkitError
 from toolkit.engine.faults import kill_point
 from toolkit.engine.isolation import Sandbox, clear_attempts, next_attempt
-from toolkit.generators.base import Fake
+from toolkit.generators.base import WORKER_MODELS
 from toolkit.config.recipe import Recipe
 from toolkit.config.registry import GENERATORS, SOURCES, load_builtins
 from toolkit.sample import Member, RealRef, dumps
@@ -35,7 +35,6 @@ from toolkit.store.shard_record import ShardRecord
 from toolkit.store.parquet import parquet_bytes
 
 MAX_LOGGED_DROPS = 20  # in the shard record, for a quick look; every drop is in meta/drops/<shard>.parquet
-_CACHE: dict = {}  # per-process: sources and generators (models) survive across shard tasks
 
 
 @dataclass
@@ -57,14 +56,16 @@ class ShardTask:
 
 
 def get_source(recipe: Recipe):
+    """The recipe's source, built once per worker process (`WORKER_MODELS`)."""
     key = ("source", dumps(_as_dict(recipe.reals)), recipe.seed, recipe.output)
-    if key not in _CACHE:
+    if key not in WORKER_MODELS:
         load_builtins()
-        _CACHE[key] = SOURCES.get(recipe.reals.kind).impl(recipe.reals, recipe)
-    return _CACHE[key]
+        WORKER_MODELS[key] = SOURCES.get(recipe.reals.kind).impl(recipe.reals, recipe)
+    return WORKER_MODELS[key]
 
 
 def get_generators(recipe: Recipe) -> list:
+    """The recipe's generators, each loaded once per worker process (`WORKER_MODELS`)."""
     from toolkit.generators.base import load_once, resolve_device
 
     device = resolve_device(recipe.runner.device)
@@ -72,13 +73,12 @@ def get_generators(recipe: Recipe) -> list:
     for i, cfg in enumerate(recipe.fakes):
         key = ("generator", dumps(_as_dict(cfg)), recipe.seed, device)
         load_builtins()
-        gens.append(load_once(_CACHE, key, lambda cfg=cfg: GENERATORS.get(cfg.kind).impl(cfg, recipe, device),
+        gens.append(load_once(WORKER_MODELS, key, lambda cfg=cfg: GENERATORS.get(cfg.kind).impl(cfg, recipe, device),
                               f"fakes[{i}] ({cfg.kind}): cannot load model {getattr(cfg, 'model', None)!r}"))
     return gens
 
 
 def _as_dict(cfg) -> dict:
-    import dataclasses
 
     return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else dict(cfg)
 
@@ -135,6 +135,27 @@ def build_shard(task: ShardTask, report: Callable[[str, int], None] | None = Non
 
     The three stages fused in one task: what local runs do (no pixels cross a process boundary)."""
     return write_stage(model_stage(read_stage(task, report), report), report)
+
+
+def shard_stages(recipe: Recipe) -> list[tuple[str, dict]]:
+    """The stages of one shard, in order, each with the dask resources it declares. Only the model
+    stage may ask for one: `runner.gpu_resource` when a model step of the recipe needs the accelerator
+    (`needs_accelerator`). Executors run consecutive stages with the same resources as one task, so a
+    recipe without a GPU resource is one task per shard (no pixels between workers)."""
+    gpu = recipe.runner.gpu_resource
+    model = {gpu: 1} if gpu and needs_accelerator(recipe) else {}
+    return [("read", {}), ("model", model), ("write", {})]
+
+
+STAGE_FUNCTIONS = {"read": "read_stage", "model": "model_stage", "write": "write_stage"}
+
+
+def run_stages(names: tuple[str, ...], arg):
+    """Run the named consecutive stages of one shard in this process (one executor task): `arg` is the
+    ShardTask for a group that starts with `read`, else the ShardState of the previous group."""
+    for name in names:
+        arg = globals()[STAGE_FUNCTIONS[name]](arg)
+    return arg
 
 
 def _setup(task: ShardTask, stage: str, state: Optional[ShardState] = None):
@@ -215,66 +236,52 @@ def _isolated_read(recipe: Recipe, ref: RealRef):
     return _read_and_align(get_source(recipe), ref, recipe)
 
 
+def model_steps(recipe: Recipe) -> list:
+    """The shard's model steps, in order (toolkit/engine/steps.py): the captioner (captions for reals
+    without one), each generator (the fakes), each feature kind (side files; they need the fakes)."""
+    from toolkit.engine.steps import GeneratorStep
+    from toolkit.generators.base import resolve_device
+
+    device = resolve_device(recipe.runner.device)
+    steps: list = []
+    if recipe.captioner is not None:
+        from toolkit.captioner import CaptionStep
+
+        steps.append(CaptionStep(recipe.captioner, device))
+    steps += [GeneratorStep(g) for g in get_generators(recipe)]
+    if recipe.features:
+        from toolkit.features.stage import FeatureStep
+
+        steps += [FeatureStep(cfg, device) for cfg in recipe.features]
+    return steps
+
+
+def needs_accelerator(recipe: Recipe) -> bool:
+    """Whether any model step of the recipe declares it needs the accelerator (it names a model), read
+    from the recipe alone (no model loaded): what the executor asks before it places the model stage."""
+    return (recipe.captioner is not None or bool(recipe.features)
+            or any(getattr(cfg, "model", None) for cfg in recipe.fakes))
+
+
 def model_stage(state: ShardState, report: Callable[[str, int], None] | None = None) -> ShardState:
-    """1b. captions for reals without one; 2. fakes, batch by batch (a failed fake drops its pair).
-    The only stage that needs the models, hence the GPU."""
+    """2. Every model step (captioner, generators, features) through one loop (`steps.run_step`): batched,
+    a failing sample costs its pair, every drop counted. The only stage that needs the models."""
+    from toolkit.engine.steps import run_step
+
     started = time.time()
     task, recipe = state.task, state.task.recipe
     _setup(task, "model", state)
     report = report or _reporter(task)
-    generators = get_generators(recipe)
-    counters_before = [dict(g.counters) for g in generators]  # generators are cached across shards
-    reals = state.reals
-    if recipe.captioner is not None:
-        from toolkit.captioner import fill_captions
-        from toolkit.generators.base import resolve_device
+    steps = model_steps(recipe)
+    state.alive = {m.pair_id for m in state.reals}
+    state.fakes = {m.pair_id: [] for m in state.reals}
+    for step in steps:
+        run_step(step, state, report, lambda stage, errors, total: check_not_infrastructure(stage, task, errors, total))
+    state.fakes = {pid: fakes for pid, fakes in state.fakes.items() if pid in {m.pair_id for m in state.reals}}
+    from toolkit.engine.steps import GeneratorStep
 
-        reals, caption_counters = fill_captions(recipe.captioner, reals, resolve_device(recipe.runner.device),
-                                                state.drop)
-        state.reals = reals
-        state.captioner = {"provenance": dataclasses.asdict(recipe.captioner), "counters": caption_counters}
-
-    fakes: dict[str, list[Member]] = {m.pair_id: [] for m in reals}
-    alive = {m.pair_id for m in reals}
-    for gen in generators:
-        todo = [m for m in reals if m.pair_id in alive]
-        step = max(1, getattr(gen.cfg, "batch_size", 8))
-        prov = gen.provenance()
-        unexpected: list[str] = []
-        for start in range(0, len(todo), step):
-            chunk = todo[start : start + step]
-            results = gen([m.pixels for m in chunk], [m.pair_id for m in chunk], captions=[m.caption for m in chunk])
-            for real, res in zip(chunk, results):
-                if isinstance(res, DropSample):
-                    if res.reason == "generator_error":  # an exception the generator did not expect
-                        unexpected.append(res.detail.split(": ", 1)[-1])
-                    state.drop(real.origin, real.pair_id, res.reason, res.detail)
-                    alive.discard(real.pair_id)
-                    continue
-                row_prov = {**prov, **res.provenance} if isinstance(res, Fake) else prov
-                mask = res.mask if isinstance(res, Fake) else None
-                res = res.pixels if isinstance(res, Fake) else res
-                if "caption_by" in real.provenance:  # the caption column came from the captioner
-                    row_prov = {**row_prov, "caption_by": real.provenance["caption_by"]}
-                if res.shape != real.pixels.shape:  # the contract: same geometry, always
-                    raise AssertionError(f"{gen.name} returned {res.shape} for a {real.pixels.shape} real")
-                if mask is not None and mask.shape != real.pixels.shape[:2]:  # the mask too
-                    raise AssertionError(f"{gen.name} returned a {mask.shape} mask for a {real.pixels.shape} real")
-                fakes[real.pair_id].append(Member(
-                    pair_id=real.pair_id, source=gen.name, label=1, pixels=res, origin=real.origin,
-                    caption=real.caption, generator=gen.model_id, provenance=row_prov, mask=mask))
-            report(gen.name, len(chunk))
-        check_not_infrastructure(gen.name, task, unexpected, len(todo))
-    state.fakes, state.alive = fakes, alive
-    state.generators = {g.name: {"provenance": g.provenance(),
-                                 "counters": {k: v - before.get(k, 0) for k, v in g.counters.items()},
-                                 **({"makes_masks": True} if g.makes_masks else {})}  # verify reads it
-                        for g, before in zip(generators, counters_before)}
-    state.device = generators[0].device if generators else "cpu"
-    if recipe.features:  # per-row side files (FakeInversion); may drop pairs under feature_error
-        from toolkit.features.stage import run_features
-
-        run_features(state)
+    gens = [s for s in steps if isinstance(s, GeneratorStep)]
+    state.device = gens[0].device if gens else "cpu"
     state.stage_done("model", started)
     return state
 

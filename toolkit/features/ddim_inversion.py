@@ -78,9 +78,6 @@ class DDIMInversionConfig:
                                batch_size=self.batch_size, dtype=self.dtype)
 
 
-_CACHE: dict = {}
-
-
 class DDIMInverter:
     """The SD components (from `StableDiffusionPipeline.from_pretrained`) and the two DDIM schedulers."""
 
@@ -225,10 +222,10 @@ def _resize_to(arr: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def get_inverter(cfg: DDIMInversionConfig, device: str) -> DDIMInverter:
-    from toolkit.generators.base import load_once
+    from toolkit.generators.base import WORKER_MODELS, load_once
 
-    key = (json.dumps(asdict(cfg), sort_keys=True), device)
-    return load_once(_CACHE, key, lambda: DDIMInverter(cfg, device),
+    key = ("ddim_inversion", json.dumps(asdict(cfg), sort_keys=True), device)
+    return load_once(WORKER_MODELS, key, lambda: DDIMInverter(cfg, device),
                      f"features (ddim_inversion): cannot load model {cfg.model!r}")
 
 
@@ -238,11 +235,11 @@ def get_feature_captioner(cfg: DDIMInversionConfig, device: str):
     if cfg.caption != "captioner":
         return None
     from toolkit import captioner
-    from toolkit.generators.base import load_once
+    from toolkit.generators.base import WORKER_MODELS, load_once
 
     ccfg = cfg.captioner_config()
-    key = (tuple(sorted(asdict(ccfg).items())), device)  # shared with the recipe's captioner section
-    return load_once(captioner._CACHE, key, lambda: captioner.Captioner(ccfg, device),
+    key = ("captioner", tuple(sorted(asdict(ccfg).items())), device)  # shared with the recipe's captioner
+    return load_once(WORKER_MODELS, key, lambda: captioner.Captioner(ccfg, device),
                      f"features (ddim_inversion): cannot load caption_model {cfg.caption_model!r}")
 
 

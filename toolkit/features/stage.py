@@ -1,4 +1,4 @@
-"""The `features:` stage of a shard: runs in `pipeline.model_stage` after the fakes (it needs them).
+"""The `features:` stage of a shard: a model step (toolkit/engine/steps.py) run after the fakes (it needs them).
 
 Every member of every pair still alive (the real and each fake) gets one record per feature kind,
 computed on the aligned pixels the write stage will encode (before the pair's matched augmentation:
@@ -19,6 +19,8 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from toolkit.engine.steps import ModelStep
+from toolkit.errors import DropSample
 from toolkit.features import features_file
 
 SCHEMA = pa.schema([
@@ -29,35 +31,46 @@ SCHEMA = pa.schema([
 ])
 
 
-def run_features(state) -> None:
-    from toolkit.generators.base import resolve_device, run_batches
-    from toolkit.store.atomic import Output
-    from toolkit.features.ddim_inversion import get_feature_captioner, get_inverter, png_bytes, prompts_for
+class FeatureStep(ModelStep):
+    """One `features:` section as a model step: every member of every live pair in, one record each out,
+    written to the shard's side file; a member that fails alone drops its pair under `feature_error`."""
 
-    task, recipe = state.task, state.task.recipe
-    device = resolve_device(recipe.runner.device)
-    level = recipe.store.png_compress_level
-    for cfg in recipe.features:
-        inverter = get_inverter(cfg, device)
-        captioner = get_feature_captioner(cfg, device)  # None with caption: row
-        params = json.dumps({**inverter.params(), "on": "aligned pixels, before augmentation"}, sort_keys=True)
-        members = [m for r in state.reals if r.pair_id in state.alive for m in [r] + state.fakes[r.pair_id]]
+    drop_reason = "feature_error"
 
-        def fail(i, e, kind=cfg.kind):  # the failing member drops its whole pair
-            m = members[i]
-            if m.pair_id in state.alive:
-                state.drop(m.origin, m.pair_id, "feature_error", f"{kind}: {type(e).__name__}: {e}")
-                state.alive.discard(m.pair_id)
+    def __init__(self, cfg, device: str):
+        self.cfg = cfg
+        self.device = device
+        self.name = cfg.kind
+        self.batch_size = cfg.batch_size
+        self.inverter = self.captioner = None
 
-        def invert(ix, cfg=cfg, inverter=inverter, captioner=captioner):  # captioned and inverted together:
-            images = [members[i].pixels for i in ix]  # an image the captioner fails on fails alone
-            return inverter(images, prompts_for(cfg, captioner, images, [members[i].caption for i in ix]))
+    def setup(self) -> None:
+        from toolkit.features.ddim_inversion import get_feature_captioner, get_inverter
 
-        records = run_batches(list(range(len(members))), cfg.batch_size, invert, fail)
+        self.inverter = get_inverter(self.cfg, self.device)
+        self.captioner = get_feature_captioner(self.cfg, self.device)  # None with caption: row
+
+    def select(self, state) -> list:
+        return [m for r in state.reals if r.pair_id in state.alive for m in [r] + state.fakes[r.pair_id]]
+
+    def process_batch(self, items: list) -> list:  # captioned and inverted together: an image the
+        from toolkit.features.ddim_inversion import prompts_for  # captioner fails on fails alone
+
+        images = [m.pixels for m in items]
+        return self.inverter(images, prompts_for(self.cfg, self.captioner, images, [m.caption for m in items]))
+
+    def collect(self, state, items: list, results: list) -> None:
+        from toolkit.features.ddim_inversion import png_bytes
+        from toolkit.store.atomic import Output
+
+        task, recipe = state.task, state.task.recipe
+        level = recipe.store.png_compress_level
         rows = []
-        for i, m in enumerate(members):
-            r = records[i]
-            if r is None or m.pair_id not in state.alive:
+        if items:
+            params = json.dumps({**self.inverter.params(), "on": "aligned pixels, before augmentation"},
+                                sort_keys=True)
+        for m, r in zip(items, results):
+            if r is None or isinstance(r, DropSample) or m.pair_id not in state.alive:
                 continue
             lat = r["latent"]
             rows.append({"pair_id": m.pair_id, "source": m.source, "label": m.label, "split": task.split,
@@ -66,11 +79,11 @@ def run_features(state) -> None:
                          "reconstruction": png_bytes(r["reconstruction"], level),
                          "latent_error": r["latent_error"], "caption_used": r["caption_used"], "params": params})
         if not rows:
-            continue
+            return
         table = pa.Table.from_pylist(rows, schema=SCHEMA)
         buf = io.BytesIO()
         pq.write_table(table, buf, row_group_size=max(1, recipe.store.row_group_size), compression="zstd")
-        Output(task.output).write_bytes(features_file(cfg.kind, task.split, task.index), buf.getvalue())
+        Output(task.output).write_bytes(features_file(self.cfg.kind, task.split, task.index), buf.getvalue())
 
 
 def read_features(output: str, kind: str = "ddim_inversion", split: str | None = None) -> pa.Table:

@@ -107,6 +107,12 @@ def resolve_model(model: str) -> str:
     return model
 
 
+# Every model a worker process has loaded (sources, generators, the captioner, feature models), keyed by
+# what changes it (kind, the section's config, the recipe seed, the device): the next shard on this
+# worker reuses it. One table for all of them (the model-step interface, toolkit/engine/steps.py).
+WORKER_MODELS: dict = {}
+
+
 def load_once(cache: dict, key, factory, what: str):
     """A model built once per worker process and kept in `cache` under `key`; a model that cannot be
     loaded becomes one line, `<what>: <first line of the error>`, instead of a library traceback."""
