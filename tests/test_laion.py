@@ -154,7 +154,8 @@ def make(cli, recipe_path, out, *extra):
 def write_recipe(tmp_path, reals: dict, tiny_vae, name="laion-test") -> str:
     recipe = {
         "name": name, "seed": 3,
-        "reals": {"kind": "laion", "processes": 1, "threads": 8, "timeout": TIMEOUT_S, **reals},
+        "reals": {"kind": "laion", "processes": 1, "threads": 8, "timeout": TIMEOUT_S, "allow_private_addresses": True,
+                  **reals},
         "image": {"size": 64, "min_size": 32},
         "fakes": [{"kind": "vae_roundtrip", "model": tiny_vae, "subfolder": None, "latent": "mode"}],
         "augment": {"ops": {"jpeg": {"p": 0.5, "quality": [70, 95]}}},
@@ -348,7 +349,7 @@ def test_interrupted_download_resumes_only_the_missing_shard(tmp_path, server):
     recipe = recipe_from_yaml_text(yaml.safe_dump({
         "name": "resume", "output": str(tmp_path / "out"),
         "reals": {"kind": "laion", "url_list": str(csv), "processes": 1, "threads": 4, "timeout": TIMEOUT_S,
-                  "samples_per_shard": 2},
+                  "samples_per_shard": 2, "allow_private_addresses": True},
         "fakes": [{"kind": "vae_roundtrip"}]}))
     first = LaionSource(recipe.reals, recipe)
     refs = list(first.list())

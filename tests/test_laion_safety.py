@@ -268,7 +268,7 @@ def test_only_http_urls_are_fetched_and_every_other_row_is_counted(cli, tmp_path
     ("\tfile:/x", "file"), ("c:\\x.jpg", "c"),
 ])
 def test_url_scheme_reads_urls_the_way_urllib_does(url, scheme):
-    from toolkit.sources.laion_fetch import allowed_url, url_scheme
+    from toolkit.sources.laion.fetch import allowed_url, url_scheme
 
     assert url_scheme(url) == scheme
     assert allowed_url(url) == (scheme in ("http", "https"))
@@ -279,13 +279,13 @@ def test_fetch_refuses_other_schemes_and_off_http_redirects_without_opening_them
     without file/ftp/data handlers, and the redirect check."""
     import urllib.error
 
-    from toolkit.sources.laion_fetch import fetch, opener
+    from toolkit.sources.laion.fetch import fetch, opener
 
     s = server
     secret = tmp_path / "secret.bin"
     secret.write_bytes(b"local secret")
     ftp = f"ftp://127.0.0.1:{ftp_listener.getsockname()[1]}/x.jpg"
-    kw = dict(timeout=1, deadline=5, max_bytes=1000)
+    kw = dict(timeout=1, deadline=5, max_bytes=1000, allow_private=True)
     for url, scheme in ((f"file://{secret}", "file"), ("data:,local%20secret", "data"), (ftp, "ftp"),
                         (str(secret), ""), (f"File:{secret}", "file")):
         assert fetch(url, **kw) == (None, f"unsupported URL scheme {scheme!r}")
@@ -320,22 +320,22 @@ def test_fetch_refuses_other_schemes_and_off_http_redirects_without_opening_them
 
 
 def test_fetch_deadline_and_max_bytes(server):
-    from toolkit.sources.laion_fetch import fetch
+    from toolkit.sources.laion.fetch import fetch
 
     s = server
     for url in (s.trickle_body("/trickle"), s.trickle_headers("/trickle-headers")):
         t0 = time.monotonic()
-        stream, err = fetch(url, timeout=1, deadline=1.0, max_bytes=10 ** 6)
+        stream, err = fetch(url, timeout=1, deadline=1.0, max_bytes=10 ** 6, allow_private=True)
         took = time.monotonic() - t0
         assert stream is None and err == "deadline exceeded (1 s per image)", err
         assert 0.9 <= took < 2.5, took  # one byte every 0.2 s never trips the 1 s per-read timeout
         assert download_reason(err) == "deadline_exceeded"
     for url in (s.endless("/endless"), s.endless("/declared", declared=10 ** 12)):
-        stream, err = fetch(url, timeout=1, deadline=10, max_bytes=100_000)
+        stream, err = fetch(url, timeout=1, deadline=10, max_bytes=100_000, allow_private=True)
         assert stream is None and err.startswith("too large: "), err
         assert download_reason(err) == "too_large"
     exact = s.body("/exact.jpg", b"\xff\xd8\xff" + bytes(99_997))
-    stream, err = fetch(exact, timeout=1, deadline=10, max_bytes=100_000)  # exactly the cap: kept
+    stream, err = fetch(exact, timeout=1, deadline=10, max_bytes=100_000, allow_private=True)  # exactly the cap: kept
     assert err is None and len(stream.getvalue()) == 100_000
 
 
@@ -404,3 +404,27 @@ def test_config_checks_and_recipe_hash():
         changed = {**base, "reals": {**base["reals"], **extra}}
         assert recipe_from_yaml_text(json.dumps(changed)).content_hash() == h0, extra
     assert recipe_from_yaml_text(json.dumps({**base, "reals": {**base["reals"], "min_width": 10}})).content_hash() != h0
+
+
+def test_private_addresses_are_refused_unless_the_recipe_allows_them(cli, tmp_path, tiny_vae, server):
+    """A URL list is third-party data: by default it cannot make the build fetch from loopback, the local
+    network or the cloud metadata service (169.254.169.254), redirects included; only the recipe opts in."""
+    from toolkit.sources.laion.fetch import fetch, is_public
+
+    assert is_public("93.184.216.34") and is_public("2606:2800:220:1:248:1893:25c8:1946")
+    for ip in ("127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+               "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "224.0.0.1"):
+        assert not is_public(ip), ip
+    s = server
+    ok = s.body("/p.jpg", _image("JPEG", (64, 64), 1))
+    kw = dict(timeout=1, deadline=5, max_bytes=10 ** 6)
+    for url in (ok, "http://169.254.169.254/latest/meta-data/", f"http://localhost:{s.base.rsplit(':', 1)[1]}/p.jpg"):
+        stream, err = fetch(url, **kw)
+        assert stream is None and "private address" in err, (url, err)
+    assert fetch(ok, **kw, allow_private=True)[1] is None
+    # a build: every URL of the list is dropped, counted under private_address, nothing fetched
+    refused = write_recipe(tmp_path, {"url_list": _url_list(tmp_path, [(ok, "a"), (ok + "?2", "b")]),
+                                      "allow_private_addresses": False}, tiny_vae, name="private")
+    code, _, err = make(cli, refused, tmp_path / "out")
+    stats = json.loads((tmp_path / "out" / "meta" / "laion" / "stats.json").read_text())
+    assert stats["dropped"].get("private_address") == 2, (stats, err)

@@ -15,7 +15,7 @@ LICENSE_FILE = "meta/LICENSE.md"
 def license_info(source: dict) -> dict:
     """`{license, license_name, license_link, research_only, summary, text}` for a source's describe().
 
-    A source states its own licence (`describe()["license"]`: sources/bundled.py, sources/laion.py);
+    A source states its own licence (`describe()["license"]`: sources/bundled.py, sources/laion/source.py);
     one that does not gets `unknown_rights`."""
     if isinstance(source.get("license"), dict):
         lic = dict(source["license"])

@@ -32,6 +32,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "timeout": ("download", "the server did not answer within `reals.timeout`"),
     "deadline_exceeded": ("download", "the whole download took longer than `reals.deadline`"),
     "too_large": ("download", "the body exceeded `reals.max_bytes`"),
+    "private_address": ("download", "the host is not a public internet address (loopback, private, link-local); "
+                                    "`reals.allow_private_addresses: true` allows it"),
     "robots_disallowed": ("download", "the server opted out (X-Robots-Tag noai/noindex...)"),
     "incomplete_read": ("download", "the connection ended before the declared length"),
     "invalid_url": ("download", "the URL cannot be fetched as written"),

@@ -27,6 +27,13 @@ output folder is read or written because of a URL list, so the toolkit downloads
   refuses to run (the download fails) rather than download unguarded.
 
 Only the standard library is imported here (children import this module to unpickle the wrapper).
+- Private networks: a URL list is third-party data, so by default a host that resolves to anything but a
+  public internet address (loopback, RFC 1918, link-local such as the 169.254.169.254 cloud metadata
+  service, shared, reserved) is refused at connect time, redirects included (`private address: ...`,
+  the `private_address` drop reason). The recipe (the user, never the list) opts in with
+  `reals.allow_private_addresses: true`, e.g. for a mirror on the local network. The environment's
+  proxy is always reachable (the proxy then resolves the host).
+
 Not bounded: DNS resolution (the system resolver's own timeouts apply).
 """
 
@@ -35,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import io
+import ipaddress
 import re
 import socket
 import ssl
@@ -53,6 +61,7 @@ USER_AGENT_TOKEN = " (compatible; {token}; +https://github.com/rom1504/img2datas
 
 # error messages (their start is what laion.download_reason matches)
 UNSUPPORTED = "unsupported URL scheme"
+PRIVATE = "private address"
 DEADLINE = "deadline exceeded"
 TOO_LARGE = "too large"
 
@@ -91,6 +100,25 @@ class UnsupportedScheme(urllib.error.URLError):
 
 class DeadlineExceeded(TimeoutError):
     pass
+
+
+class PrivateAddress(urllib.error.URLError):
+    def __init__(self, host: str, ip: str):
+        super().__init__(f"{PRIVATE}: {host} is {ip}, not a public internet address "
+                         "(reals.allow_private_addresses: true to fetch from your own network)")
+
+    def __str__(self):
+        return str(self.reason)
+
+
+def is_public(ip: str) -> bool:
+    """Whether `ip` is a global internet address: not loopback, private (RFC 1918, unique-local), link-local
+    (169.254/16 is where cloud metadata services answer), shared (100.64/10), multicast, reserved or
+    unspecified. An IPv4-mapped IPv6 address is judged as the IPv4 address it maps."""
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return addr.is_global and not addr.is_multicast
 
 
 class TooLarge(OSError):
@@ -137,10 +165,34 @@ class _DeadlineSSLSocket(ssl.SSLSocket):
 
 def _create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None, **kwargs):
     op = None if timeout is socket._GLOBAL_DEFAULT_TIMEOUT else timeout
-    sock = socket.create_connection(address, _op_timeout(op), source_address, **kwargs)
+    sock = socket.create_connection(_public_address(address), _op_timeout(op), source_address, **kwargs)
     out = _DeadlineSocket(sock.family, sock.type, sock.proto, fileno=sock.detach())
     out.settimeout(_op_timeout(op))
     return out
+
+
+def _public_address(address):
+    """The address to connect to: `address` itself when private addresses are allowed or it is a proxy
+    of the environment's; else its first public IP, checked at connect time (so a name that resolves to a
+    public IP when filtered and to 127.0.0.1 when fetched is still refused), or PrivateAddress."""
+    host, port = address[0], address[1]
+    if getattr(_local, "allow_private", True) or host.lower() in _proxy_hosts():
+        return address
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    for family, _, _, _, sockaddr in infos:
+        if is_public(sockaddr[0]):
+            return (sockaddr[0], port)
+    raise PrivateAddress(host, infos[0][4][0] if infos else "?")
+
+
+def _proxy_hosts() -> set:
+    hosts = set()
+    for url in urllib.request.getproxies().values():
+        try:
+            hosts.add((urllib.parse.urlsplit(url if "://" in url else f"http://{url}").hostname or "").lower())
+        except ValueError:
+            pass
+    return hosts
 
 
 class _HTTPConnection(http.client.HTTPConnection):
@@ -241,14 +293,17 @@ def _read_body(r, max_bytes: int) -> io.BytesIO:
 
 
 def fetch(url, *, timeout: Optional[float], deadline: float, max_bytes: int, user_agent_token: Optional[str] = None,
-          disallowed_header_directives=None) -> tuple[Optional[io.BytesIO], Optional[str]]:
-    """(the body, None) or (None, an error message), as img2dataset's download_image reports them."""
+          disallowed_header_directives=None, allow_private: bool = False) -> tuple[Optional[io.BytesIO], Optional[str]]:
+    """(the body, None) or (None, an error message), as img2dataset's download_image reports them.
+    Without `allow_private`, a host (or a redirect's host) that is not a public internet address is
+    refused when connecting (`private address: ...`), unless it is the environment's proxy."""
     scheme = url_scheme(url)
     if not allowed_url(url):
         return None, f"{UNSUPPORTED} {scheme!r}"
     ua = USER_AGENT + (USER_AGENT_TOKEN.format(token=user_agent_token) if user_agent_token else "")
     end = time.monotonic() + deadline
     _local.limits = (end, timeout)
+    _local.allow_private = allow_private
     try:
         request = urllib.request.Request(str(url), data=None, headers={"User-Agent": ua})
         with opener().open(request, timeout=_op_timeout(timeout)) as r:
@@ -264,19 +319,21 @@ def fetch(url, *, timeout: Optional[float], deadline: float, max_bytes: int, use
         return None, str(err)
     finally:
         _local.limits = None
+        _local.allow_private = True
 
 
 # ------------------------------------------------------------------------------------------------
 # the seam into img2dataset
 
-_settings: dict = {"deadline": 60.0, "max_bytes": 256 * 1024 ** 2}
+_settings: dict = {"deadline": 60.0, "max_bytes": 256 * 1024 ** 2, "allow_private": False}
 
 
 def download_image(row, timeout, user_agent_token, disallowed_header_directives):
     """img2dataset.downloader.download_image's signature and results, through `fetch`."""
     key, url = row
     stream, err = fetch(url, timeout=timeout, deadline=_settings["deadline"], max_bytes=_settings["max_bytes"],
-                        user_agent_token=user_agent_token, disallowed_header_directives=disallowed_header_directives)
+                        user_agent_token=user_agent_token, disallowed_header_directives=disallowed_header_directives,
+                        allow_private=_settings["allow_private"])
     return key, stream, err
 
 
@@ -288,12 +345,12 @@ def _check(module) -> None:
                            "download_image; the toolkit cannot guard its downloads (use img2dataset==1.47.*)")
 
 
-def install(deadline: float, max_bytes: int) -> None:
+def install(deadline: float, max_bytes: int, allow_private: bool = False) -> None:
     """Route this process's img2dataset downloads through `fetch` with these limits."""
     from img2dataset import downloader
 
     _check(downloader)
-    _settings.update(deadline=float(deadline), max_bytes=int(max_bytes))
+    _settings.update(deadline=float(deadline), max_bytes=int(max_bytes), allow_private=bool(allow_private))
     downloader.download_image = download_image
 
 
@@ -301,22 +358,23 @@ class GuardedDownloader:
     """img2dataset's Downloader, run in whatever process the distributor picks, with `install` done
     in that process first. Picklable (spawned pool processes import this module to unpickle it)."""
 
-    def __init__(self, downloader, deadline: float, max_bytes: int):
+    def __init__(self, downloader, deadline: float, max_bytes: int, allow_private: bool = False):
         self.downloader, self.deadline, self.max_bytes = downloader, deadline, max_bytes
+        self.allow_private = allow_private
 
     def __call__(self, row):
-        install(self.deadline, self.max_bytes)
+        install(self.deadline, self.max_bytes, self.allow_private)
         return self.downloader(row)
 
 
 @contextlib.contextmanager
-def guarded(i2d_main, *, deadline: float, max_bytes: int):
+def guarded(i2d_main, *, deadline: float, max_bytes: int, allow_private: bool = False):
     """While inside, `i2d_main.download(...)` builds a GuardedDownloader instead of a Downloader."""
     from img2dataset import downloader
 
     _check(downloader)  # fail here, before any process starts, if the seam moved
     real = i2d_main.Downloader
-    i2d_main.Downloader = lambda *a, **kw: GuardedDownloader(real(*a, **kw), deadline, max_bytes)
+    i2d_main.Downloader = lambda *a, **kw: GuardedDownloader(real(*a, **kw), deadline, max_bytes, allow_private)
     try:
         yield
     finally:

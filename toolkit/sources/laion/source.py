@@ -86,402 +86,34 @@ error naming `reals.<key>`, before anything is downloaded).
 
 from __future__ import annotations
 
+
+
 import contextlib
-import difflib
 import hashlib
 import io
 import math
 import os
-import posixpath
-import re
 import sys
 import tarfile
 import types
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Optional
 
-import fsspec
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from omegaconf import MISSING
 
 from toolkit.errors import DropSample, ToolkitError
 from toolkit.config.registry import SOURCES
 from toolkit.sample import RealRef
 from toolkit.store.atomic import Output
-from toolkit.transforms.codecs import sniff_format
-from toolkit.transforms.jpeg_quality import estimate_jpeg_quality
 from toolkit.sources.base import Source
-from toolkit.sources.laion_fetch import ALLOWED_SCHEMES, PLAIN_HTTP, allowed_url, guarded
-
-DOWNLOAD_DIR = "_reals/laion"  # under the build output
-STATS_FILE = "meta/laion/stats.json"
-I2D_DIR = "img2dataset"
-INDEX_DIR = "index"
-IMAGE_EXT = "jpg"  # img2dataset's member extension (encode_format); the real format is sniffed
-INDEX_COL = "toolkit_row"  # row number in the URL list, carried through img2dataset
-OOM_SHARD_COUNT = 5  # img2dataset's shard-name width: 00000.tar
-
-# auto-detected columns (first present wins) when width_col/height_col are null
-WIDTH_COLS = ("original_width", "width", "WIDTH")
-HEIGHT_COLS = ("original_height", "height", "HEIGHT")
-PUNSAFE_COLS = ("punsafe", "PUNSAFE")
-PWATERMARK_COLS = ("pwatermark", "PWATERMARK")
-FORMATS = {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-
-
-@dataclass
-class LaionConfig:
-    # how to download, not what: changing these on a re-run resumes the same build. deadline and
-    # max_bytes are limits on what one URL may cost (time, memory/disk), like timeout; what is kept is
-    # decided by the filters below and by align (image.max_pixels), so they stay out of the recipe hash
-    runtime_fields = ("processes", "threads", "timeout", "retries", "deadline", "max_bytes")
-
-    kind: str = "laion"
-    url_list: str = MISSING  # parquet / csv / tsv / jsonl file, folder or glob; any fsspec URL
-    input_format: Optional[str] = None  # parquet | csv | tsv | jsonl; null: from the file extension
-    url_col: str = "url"  # old LAION dumps: URL
-    caption_col: Optional[str] = "caption"  # old dumps: TEXT; null: no captions
-    width_col: Optional[str] = None  # null: the first of original_width, width, WIDTH present
-    height_col: Optional[str] = None  # null: the first of original_height, height, HEIGHT present
-    count: Optional[int] = None  # use only the first N rows of the list
-    # filters before download (each drop is counted under its reason)
-    min_width: Optional[int] = None  # listed width below this is dropped; null: image.min_size
-    min_height: Optional[int] = None  # null: image.min_size
-    max_aspect_ratio: Optional[float] = None  # long side / short side; null: no limit
-    max_punsafe: Optional[float] = None  # when the list has a punsafe column; null: no limit
-    max_pwatermark: Optional[float] = None  # when the list has a pwatermark column; null: no limit
-    # img2dataset concurrency and limits
-    processes: Optional[int] = None  # download processes; null: one per core, at most 8
-    threads: int = 32  # download threads per process
-    timeout: float = 10.0  # seconds per connection / read
-    deadline: float = 60.0  # seconds per image in all (connect + headers + body), per attempt
-    max_bytes: int = 256 * 1024 ** 2  # bytes per image (256 MiB = image.max_pixels x 3: raw 8-bit RGB)
-    retries: int = 0  # extra attempts per failed URL (img2dataset retries every error, 404s too)
-    samples_per_shard: int = 10_000  # URLs per img2dataset shard (unit of download resume)
-    user_agent_token: Optional[str] = "img2dataset"  # X-Robots-Tag directives for this token are honoured
-    disallowed_header_directives: List[str] = field(
-        default_factory=lambda: ["noai", "noimageai", "noindex", "noimageindex"])
-    storage_options: Dict[str, Any] = field(default_factory=dict)  # for reading url_list
-
-    def __post_init__(self):
-        # checked when the recipe is read (one line naming reals.<key>, exit 2), before anything is downloaded
-        for name in ("threads", "samples_per_shard", "max_bytes"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
-        if self.processes is not None and self.processes < 1:
-            raise ValueError(f"processes: must be at least 1 or null, got {self.processes}")
-        if self.retries < 0:
-            raise ValueError(f"retries: must be >= 0, got {self.retries}")
-        for name in ("timeout", "deadline"):
-            v = getattr(self, name)
-            if not (v > 0 and math.isfinite(v)):
-                raise ValueError(f"{name}: must be a finite number of seconds > 0, got {v}")
-        if self.count is not None and self.count < 0:
-            raise ValueError(f"count: must be >= 0 or null, got {self.count}")
-
-
-# ------------------------------------------------------------------------------------------------
-# reading the URL list
-
-
-def _input_files(cfg: LaionConfig) -> tuple[Any, list[str]]:
-    try:
-        return _find_input_files(cfg)
-    except ToolkitError:
-        raise
-    except Exception as e:  # noqa: BLE001 - e.g. a gated Hub repo without a token: one line, not a traceback
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ToolkitError(f"reals.url_list: {cfg.url_list}: cannot open: {type(e).__name__}: {first}") from None
-
-
-def _find_input_files(cfg: LaionConfig) -> tuple[Any, list[str]]:
-    fs, path = fsspec.core.url_to_fs(cfg.url_list, **cfg.storage_options)
-    if any(ch in cfg.url_list for ch in "*?["):
-        files = sorted(fs.glob(path))
-    elif not fs.exists(path):
-        raise ToolkitError(f"reals.url_list: {cfg.url_list}: no such file")
-    elif fs.isdir(path):
-        files = sorted(p for p in fs.find(path) if _format_of(p, cfg.input_format, strict=False))
-    else:
-        files = [path]
-    if not files:
-        raise ToolkitError(f"reals.url_list: {cfg.url_list}: no URL list files "
-                           f"({', '.join(sorted(set(FORMATS.values())))})")
-    return fs, files
-
-
-def _format_of(path: str, given: Optional[str], strict: bool = True) -> Optional[str]:
-    if given:
-        if given not in set(FORMATS.values()):
-            raise ToolkitError(f"reals.input_format: unknown format {given!r} "
-                               f"(known: {', '.join(sorted(set(FORMATS.values())))})")
-        return given
-    name = path.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-    fmt = FORMATS.get(posixpath.splitext(name)[1])
-    if fmt is None and strict:
-        raise ToolkitError(f"reals.url_list: {path}: cannot tell the format from the extension "
-                           f"(set reals.input_format: parquet | csv | tsv | jsonl)")
-    return fmt
-
-
-def _open_table_reader(fs, path: str, fmt: str):
-    """(column names, iterator of record batches) of one list file; the schema is read first."""
-    compression = "gzip" if path.lower().endswith(".gz") else None
-    f = fs.open(path, "rb", compression=compression)
-    try:
-        if fmt == "parquet":
-            pf = pq.ParquetFile(f)
-            names = pf.schema_arrow.names
-            return names, (lambda cols: pf.iter_batches(batch_size=65_536, columns=cols)), f
-        if fmt in ("csv", "tsv"):
-            import pyarrow.csv as pcsv
-
-            parse = pcsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
-            reader = pcsv.open_csv(f, parse_options=parse)
-            names = reader.schema.names
-            return names, (lambda cols: (b.select(cols) for b in reader)), f
-        if fmt == "jsonl":
-            import pyarrow.json as pjson
-
-            table = pjson.read_json(f)
-            names = table.column_names
-            return names, (lambda cols: table.select(cols).to_batches()), f
-    except ToolkitError:
-        f.close()
-        raise
-    except Exception as e:  # noqa: BLE001 - one readable line, not a parser traceback
-        f.close()
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ToolkitError(f"reals.url_list: {path}: cannot read as {fmt}: {first}") from None
-    raise ToolkitError(f"reals.input_format: unknown format {fmt!r}")
-
-
-def _column(names: list[str], wanted: Optional[str], key: str, path: str, auto=()) -> Optional[str]:
-    """The column to use for `key` (explicit name must exist; auto: first candidate present)."""
-    if wanted is None:
-        return next((c for c in auto if c in names), None)
-    if wanted in names:
-        return wanted
-    close = [n for n in names if n.lower() == wanted.lower()] or difflib.get_close_matches(wanted, names, n=1)
-    hint = f"; set reals.{key}: {close[0]}" if close else ""
-    raise ToolkitError(f"reals.url_list: {path}: no column {wanted!r} (reals.{key}); "
-                       f"columns: {', '.join(names)}{hint}")
-
-
-def read_url_table(cfg: LaionConfig) -> tuple[pa.Table, dict]:
-    """The URL list as one table with normalised columns: url, caption, width, height, punsafe,
-    pwatermark (missing ones null), limited to `count` rows; plus {files, columns} info."""
-    fs, files = _input_files(cfg)
-    batches: list[pa.Table] = []
-    used: dict[str, Optional[str]] = {}
-    remaining = cfg.count
-    for path in files:
-        if remaining is not None and remaining <= 0:
-            break
-        fmt = _format_of(path, cfg.input_format)
-        names, read, handle = _open_table_reader(fs, path, fmt)
-        with handle:
-            cols = {
-                "url": _column(names, cfg.url_col, "url_col", path),
-                "caption": _column(names, cfg.caption_col, "caption_col", path) if cfg.caption_col else None,
-                "width": _column(names, cfg.width_col, "width_col", path, WIDTH_COLS),
-                "height": _column(names, cfg.height_col, "height_col", path, HEIGHT_COLS),
-                "punsafe": _column(names, None, "", path, PUNSAFE_COLS),
-                "pwatermark": _column(names, None, "", path, PWATERMARK_COLS),
-            }
-            if used and cols != used:
-                raise ToolkitError(f"reals.url_list: {path}: columns differ from the first file's "
-                                   f"({cols} vs {used})")
-            used = cols
-            present = [c for c in cols.values() if c]
-            try:
-                for batch in read(present):
-                    t = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
-                    if remaining is not None:
-                        t = t.slice(0, remaining)
-                        remaining -= t.num_rows
-                    batches.append(_normalise(t, cols))
-                    if remaining is not None and remaining <= 0:
-                        break
-            except ToolkitError:
-                raise
-            except Exception as e:  # noqa: BLE001
-                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-                raise ToolkitError(f"reals.url_list: {path}: cannot read: {first}") from None
-    table = pa.concat_tables(batches) if batches else _normalise(pa.table({"u": pa.array([], pa.string())}),
-                                                                  {"url": "u"})
-    return table, {"files": [posixpath.basename(p) for p in files], "columns": used}
-
-
-_SCHEMA = pa.schema([("url", pa.string()), ("caption", pa.string()), ("width", pa.float64()),
-                     ("height", pa.float64()), ("punsafe", pa.float64()), ("pwatermark", pa.float64())])
-
-
-def _normalise(t: pa.Table, cols: dict) -> pa.Table:
-    out = []
-    for f in _SCHEMA:
-        src = cols.get(f.name)
-        if src is None:
-            out.append(pa.nulls(t.num_rows, f.type))
-            continue
-        col = t.column(src)
-        if pa.types.is_string(f.type):
-            out.append(col.cast(pa.string()) if not pa.types.is_string(col.type) else col)
-        else:
-            try:
-                out.append(pc.cast(col, pa.float64(), safe=False))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # "12"-like strings, or junk
-                out.append(pa.array([_to_float(v) for v in col.to_pylist()], pa.float64()))
-    return pa.Table.from_arrays([pa.chunked_array(c) if isinstance(c, pa.ChunkedArray) else c for c in out],
-                                schema=_SCHEMA)
-
-
-def _to_float(v) -> Optional[float]:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-
-
-# ------------------------------------------------------------------------------------------------
-# filters before download
-
-FILTER_REASONS = ("missing_url", "unsupported_scheme", "filter_too_small", "filter_aspect_ratio", "filter_punsafe",
-                  "filter_punsafe_unknown", "filter_pwatermark", "filter_pwatermark_unknown", "duplicate_url")
-
-
-def filter_urls(table: pa.Table, *, min_width: int, min_height: int, max_aspect_ratio: Optional[float],
-                max_punsafe: Optional[float], max_pwatermark: Optional[float]
-                ) -> tuple[np.ndarray, Counter, list[str]]:
-    """Indices of the rows to download, drop counts by reason (each row counted once, under the
-    first reason in FILTER_REASONS that applies), and the filters that could not be applied."""
-    n = table.num_rows
-    reason = np.full(n, -1, np.int16)
-
-    def mark(mask, name: str):
-        reason[(reason < 0) & np.asarray(mask, bool)] = FILTER_REASONS.index(name)
-
-    def floats(name: str) -> np.ndarray:
-        return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
-
-    def has(name: str) -> bool:
-        return table.column(name).null_count < n
-
-    urls = table.column("url").to_pylist()
-    mark([u is None or not str(u).strip() for u in urls], "missing_url")
-    # file:, data:, ftp:, paths, ...; the common case (a plain http(s):// prefix) is checked vectorised
-    plain = np.asarray(pc.fill_null(pc.match_substring_regex(table.column("url"), PLAIN_HTTP), False), bool)
-    mark([not plain[i] and u is not None and not allowed_url(u) for i, u in enumerate(urls)], "unsupported_scheme")
-    not_applied = []
-    w, h = floats("width"), floats("height")
-    if min_width or min_height:
-        if not (has("width") and has("height")) and n:
-            not_applied.append("min_width/min_height (no width/height column)")
-        with np.errstate(invalid="ignore"):
-            mark((w < min_width) | (h < min_height), "filter_too_small")  # NaN compares False: passes
-    if max_aspect_ratio is not None:
-        if not (has("width") and has("height")) and n:
-            not_applied.append("max_aspect_ratio (no width/height column)")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.maximum(w, h) / np.minimum(w, h)
-            mark(ratio > max_aspect_ratio, "filter_aspect_ratio")
-    for col, limit in (("punsafe", max_punsafe), ("pwatermark", max_pwatermark)):
-        if limit is None:
-            continue
-        if not has(col):
-            if n:
-                not_applied.append(f"max_{col} (no {col} column)")
-            continue
-        v = floats(col)
-        with np.errstate(invalid="ignore"):
-            mark(v > limit, f"filter_{col}")
-        mark(np.isnan(v), f"filter_{col}_unknown")
-    seen: set[str] = set()
-    dup = np.zeros(n, bool)
-    for i in np.flatnonzero(reason < 0):
-        u = urls[i]
-        if u in seen:
-            dup[i] = True
-        seen.add(u)
-    mark(dup, "duplicate_url")
-    counts = Counter({FILTER_REASONS[k]: int(c) for k, c in zip(*np.unique(reason[reason >= 0], return_counts=True))})
-    return np.flatnonzero(reason < 0), counts, not_applied
-
-
-# ------------------------------------------------------------------------------------------------
-# img2dataset error messages -> drop reasons
-
-_RULES = [
-    # the guard's own messages (laion_fetch) first, matched at the start of the message only
-    (re.compile(r"^unsupported URL scheme"), "unsupported_scheme"),
-    (re.compile(r"^deadline exceeded"), "deadline_exceeded"),
-    (re.compile(r"^too large"), "too_large"),
-    (re.compile(r"HTTP Error (\d{3})"), lambda m: f"http_{m.group(1)}"),
-    (re.compile(r"timed out|timeout", re.I), "timeout"),
-    (re.compile(r"X-Robots-Tag", re.I), "robots_disallowed"),
-    (re.compile(r"IncompleteRead", re.I), "incomplete_read"),
-    (re.compile(r"unknown url type|no host given|can't contain control characters|Invalid URL", re.I),
-     "invalid_url"),
-    (re.compile(r"Name or service not known|nodename nor servname|getaddrinfo failed|name resolution|"
-                r"No address associated", re.I), "dns_error"),
-    (re.compile(r"Connection refused", re.I), "connection_refused"),
-    (re.compile(r"Connection reset", re.I), "connection_reset"),
-    (re.compile(r"Remote end closed connection", re.I), "connection_closed"),
-    (re.compile(r"CERTIFICATE_VERIFY_FAILED|\bSSL\b|ssl\.c", re.I), "ssl_error"),
-    (re.compile(r"hash mismatch", re.I), "hash_mismatch"),
-]
-
-
-def download_reason(message: Optional[str]) -> str:
-    """A drop reason for one img2dataset error message: a few common ones by name (http_404,
-    timeout, ...), anything else as `download_error:<message normalised>` (lower case, digits,
-    URLs and punctuation folded, at most 60 characters), so reasons stay few and groupable."""
-    text = (message or "").strip()
-    for pattern, name in _RULES:
-        m = pattern.search(text)
-        if m:
-            return name(m) if callable(name) else name
-    slug = re.sub(r"\w+://\S+", "url", text.lower())
-    slug = re.sub(r"\d+", "n", slug)
-    slug = re.sub(r"[^a-z]+", "_", slug).strip("_")[:60].rstrip("_")
-    return f"download_error:{slug or 'unknown'}"
-
-
-# ------------------------------------------------------------------------------------------------
-# bytes -> metadata
-
-
-def sniff(data: bytes) -> str:
-    fmt = sniff_format(data)
-    if fmt != "unknown":
-        return fmt
-    head = data[:16]
-    if head[:4] in (b"GIF8",):
-        return "gif"
-    if head[:2] == b"BM":
-        return "bmp"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tiff"
-    if head[4:8] == b"ftyp":
-        return {b"avif": "avif", b"avis": "avif", b"heic": "heic", b"heix": "heic", b"mif1": "heif"}.get(
-            head[8:12], "isobmff")
-    if not data:
-        return "empty"
-    return "unknown"
-
-
-def describe_bytes(data: bytes) -> dict:
-    """Format (from the signature), size, sha256 and, for JPEGs, the quality estimate."""
-    fmt = sniff(data)
-    q = estimate_jpeg_quality(data) if fmt == "jpeg" else None
-    return {"format": fmt, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-            "jpeg_quality": q["quality"] if q else None, "jpeg_quality_exact": q["exact"] if q else None}
+from toolkit.sources.laion.fetch import ALLOWED_SCHEMES, guarded
+from toolkit.sources.laion.config import (DOWNLOAD_DIR, I2D_DIR, IMAGE_EXT, INDEX_COL, INDEX_DIR, OOM_SHARD_COUNT,
+                                         STATS_FILE, LaionConfig)
+from toolkit.sources.laion.filters import filter_urls
+from toolkit.sources.laion.outcomes import describe_bytes, download_reason
+from toolkit.sources.laion.url_table import format_of, input_files, read_url_table
 
 
 # What a card may claim about LAION reals: the rights belong to each image's owner, unknown.
@@ -542,9 +174,9 @@ class LaionSource(Source):
     def check(self) -> None:
         """Run by `toolkit make` before it writes or deletes anything: the URL list exists and each file's
         format is known (its rows are read when listing)."""
-        _, files = _input_files(self.cfg)
+        _, files = input_files(self.cfg)
         for path in files:
-            _format_of(path, self.cfg.input_format)
+            format_of(path, self.cfg.input_format)
 
     def list(self):
         yield from self._prepare()
@@ -681,7 +313,8 @@ class LaionSource(Source):
         with _img2dataset_guard(i2d_main):
             try:
                 # http(s) only, a total deadline and a byte cap per image, in img2dataset's own processes
-                with guarded(i2d_main, deadline=cfg.deadline, max_bytes=cfg.max_bytes):
+                with guarded(i2d_main, deadline=cfg.deadline, max_bytes=cfg.max_bytes,
+                             allow_private=cfg.allow_private_addresses):
                     i2d_main.download(**kwargs)
             except ToolkitError:
                 raise
