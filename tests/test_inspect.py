@@ -92,3 +92,54 @@ def test_a_broken_image_is_reported_on_the_console(built, tmp_path, cli):
 def test_inspect_of_missing_build_is_one_line(tmp_path, cli):
     code, _, err = cli("inspect", tmp_path / "none")
     assert code == 2 and "Traceback" not in err and err.count("\n") == 1
+
+
+def _attr_values(dom: str, selector_start: str, attr: str) -> list[str]:
+    """`attr` of every element whose tag starts with `selector_start` (e.g. '<div class="pair"'), in DOM order."""
+    return [chunk.split(f'{attr}="', 1)[1].split('"', 1)[0] for chunk in dom.split(selector_start)[1:]]
+
+
+def test_gain_slider_sort_by_psnr_and_the_full_size_view(built, tmp_path, cli):
+    from toolkit.card.figures import decode
+
+    dest = tmp_path / "inspect"
+    assert cli("inspect", built, "--dest", dest)[0] == 0
+    info = json.loads((dest / "inspect.json").read_text())
+    gain = info["diff_gain"]
+    # the maps are |real - fake| at gain 1, exactly; the default gain saturates at most 1% of the values
+    # (and doubling it would saturate more: it is the largest such power of two)
+    rows = [r for f in sorted((built / "data").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    by_pair: dict = {}
+    for r in rows:
+        by_pair.setdefault(r["pair_id"], {})[r["source"]] = r
+    diffs = []
+    for pid, members in by_pair.items():
+        d = np.abs(decode(members["real"]).astype(int) - decode(members["vae_roundtrip"]).astype(int))
+        assert (np.asarray(Image.open(dest / "img" / f"{pid}_vae_roundtrip_diff.png")) == d).all()
+        diffs.append(d.ravel())
+    values = np.concatenate(diffs)
+    assert (values * gain >= 255).mean() <= 0.01 < (values * gain * 2 >= 255).mean()
+    page = (dest / "index.html").read_text()
+    assert "jpeg (quality " in page and "png (compress_level 6)" in page  # augmentation written out
+
+    pid = sorted(by_pair)[0]
+    url = (dest / "index.html").as_uri()
+    proc = chromium(tmp_path, url + f"#sort=psnr-desc&gain=32&open={pid}&zoom=4", "--dump-dom")
+    dom = proc.stdout
+    psnrs = [float(x) for x in _attr_values(dom, '<div class="pair"', "data-psnr")]
+    assert len(psnrs) == 12 and psnrs == sorted(psnrs, reverse=True) and psnrs != sorted(psnrs)
+    table = [float(x) for x in _attr_values(dom.split("<tbody>", 1)[1], "<tr ", "data-psnr")]
+    assert table == psnrs
+    assert 'data-gain="32"' in dom and dom.count("filter: brightness(32)") >= 12
+    viewer = dom.split('id="viewer"', 1)[1].split("</script>", 1)[0]
+    assert f'data-pair="{pid}"' in viewer and 'data-zoom="4"' in viewer and "hidden" not in viewer.split(">", 1)[0]
+    assert viewer.count("width: 256px") == 3  # real, fake, diff of 64 px at 4x
+    assert [int(x) for x in _attr_values(dom, '<div class="pair"', "data-order")] != list(range(12))  # moved
+
+    # the slider changes what is drawn: the same page is brighter at gain 64 than at gain 1
+    means = {}
+    for g in (1, 64):
+        shot = tmp_path / f"gain{g}.png"
+        chromium(tmp_path, url + f"#gain={g}", f"--screenshot={shot}")
+        means[g] = np.asarray(Image.open(shot).convert("L"), dtype=float).mean()
+    assert means[64] > means[1] + 5, means

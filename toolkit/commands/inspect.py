@@ -1,7 +1,8 @@
 """`toolkit inspect OUT`: write a static HTML page to browse the pairs, and the sample grid PNG.
 
-Pairs side by side (real | fake | |real - fake| x gain), with their caption, origin, augmentation and
-PSNR, filterable by split, source, augmentation and format. Opens from disk, no server, no network.
+Pairs side by side (real | fake | |real - fake| with a gain slider | mask), with their caption, origin,
+augmentation (written out) and PSNR; filterable by split, source, augmentation and format, sortable by
+PSNR; a click opens the pair full size (1:1, zoom). Opens from disk, no server, no network.
 Default destination: OUT/_inspect/ (an `_` folder: never published). Exit 2 when OUT is not a toolkit build.
 """
 

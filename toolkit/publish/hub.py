@@ -151,3 +151,9 @@ def verify_hub(api, staged: Staged, repo_id: str, revision: str | None, echo) ->
         return 1
     echo(f"verified: {len(staged.files)} files on {repo_id} match the manifest")
     return 0
+
+
+def hub_token() -> tuple[str | None, str]:
+    """(the Hub token, where it came from: "HF_TOKEN", "huggingface_hub login" or "none found"), for the
+    other publishers (model folders: model_hub.py)."""
+    return _token()
