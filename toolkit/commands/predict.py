@@ -25,7 +25,9 @@ from toolkit.errors import ToolkitError
 HELP = "score images (files, folders, URLs) with a trained detector: P(fake) per image"
 ORDER = 22
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
-FETCH = {"timeout": 10.0, "deadline": 30.0, "max_bytes": 64 * 1024 ** 2}
+# The URLs are the user's own, typed on the command line (not a third-party list): hosts on the user's
+# own network are allowed (a LAION build refuses them unless its recipe opts in; sources/laion/fetch.py).
+FETCH = {"timeout": 10.0, "deadline": 30.0, "max_bytes": 64 * 1024 ** 2, "allow_private": True}
 BATCH = 64
 
 
@@ -37,7 +39,7 @@ def add_arguments(p) -> None:
 
 def expand(items: list[str]) -> list[tuple[str, str | None]]:
     """(name, problem) per image: a folder becomes its images; a missing path is a problem."""
-    from toolkit.sources.laion_fetch import url_scheme
+    from toolkit.sources.laion.fetch import url_scheme
 
     out: list[tuple[str, str | None]] = []
     for item in items:
@@ -61,7 +63,7 @@ def read_image(name: str) -> bytes:
     """The bytes of a file or URL, checked to decode as an image (ValueError with the reason otherwise)."""
     from PIL import Image
 
-    from toolkit.sources.laion_fetch import fetch, url_scheme
+    from toolkit.sources.laion.fetch import fetch, url_scheme
 
     if url_scheme(name) in ("http", "https"):
         body, err = fetch(name, **FETCH)

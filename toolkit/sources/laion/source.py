@@ -17,7 +17,7 @@ What `list()` does, once, on the client (its result is persisted, so a re-run li
    `filter_punsafe` / `filter_pwatermark` (above the threshold, when the column exists; a missing
    score with a threshold set counts as `filter_punsafe_unknown` / `filter_pwatermark_unknown`),
    `duplicate_url` (the first occurrence wins). Unknown listed sizes pass: align checks real sizes.
-2. **Download** with img2dataset as a library, through the toolkit's guard (`laion_fetch.py`,
+2. **Download** with img2dataset as a library, through the toolkit's guard (`fetch.py`,
    installed in img2dataset's own download processes): http/https only, redirects included (a
    redirect to another scheme fails as `unsupported_scheme`; the opener has no file, ftp or data
    handler at all), at most `deadline` seconds per image in all (connect, headers and body; a server
