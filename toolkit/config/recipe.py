@@ -29,7 +29,6 @@ Decisions:
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +40,7 @@ from omegaconf import MISSING, OmegaConf
 from toolkit.config import validation as v
 from toolkit.captioner import CaptionerConfig
 from toolkit.errors import RecipeError
-from toolkit.config.registry import AUGMENT_OPS, GENERATORS, SOURCES, Registry, load_builtins
+from toolkit.config.registry import AUGMENT_OPS, FEATURES, GENERATORS, SOURCES, Registry, load_builtins
 from toolkit.transforms.align import FILTERS
 
 CROPS = ("center", "random")
@@ -311,21 +310,9 @@ def _typed_section(section: Any, registry: Registry, path: str, where: str):
 
 
 def _features(items: Any, where: str) -> list:
-    from toolkit.features import KINDS, config_class
-
     if not isinstance(items, list):
         raise RecipeError(f"{where}: features: expected a list of sections with a kind:, got {v.show(items)}")
-    out = []
-    for i, item in enumerate(items):
-        path = f"features[{i}]"
-        kind = item.get("kind") if isinstance(item, dict) else None
-        if kind not in KINDS:
-            close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
-            tail = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(KINDS)})"
-            raise RecipeError(f"{where}: {path}.kind: unknown feature kind {kind!r}{tail}")
-        v.check_keys(item, config_class(kind), path, where)
-        out.append(v.build(config_class(kind), item, path, where))
-    return out
+    return [_typed_section(item, FEATURES, f"features[{i}]", where) for i, item in enumerate(items)]
 
 
 def _typed_ops(ops: Any, where: str) -> dict:

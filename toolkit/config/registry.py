@@ -1,8 +1,8 @@
 """Name -> implementation registries.
 
 A recipe says `kind: vae_roundtrip`; the registry finds the class and the dataclass that types its
-section of the recipe, so adding a source, generator or augmentation op is one decorator, not an
-edit to an if-chain. Built-in implementations register when `load_builtins()` imports them.
+section of the recipe, so adding a source, generator, augmentation op or feature kind is one decorator
+in one new file, not an edit to an if-chain or a table. Built-in implementations register when `load_builtins()` imports them.
 """
 
 from __future__ import annotations
@@ -49,10 +49,11 @@ class Registry:
 SOURCES = Registry("source")
 GENERATORS = Registry("generator")
 AUGMENT_OPS = Registry("augment op")
+FEATURES = Registry("feature")
 
 # Packages whose every public module (not `base`, not `_private`) registers implementations on import:
 # a new source or generator is a new file, with no central list to edit.
-_PLUGIN_PACKAGES = ("toolkit.sources", "toolkit.generators")
+_PLUGIN_PACKAGES = ("toolkit.sources", "toolkit.generators", "toolkit.features")
 _BUILTINS = ("toolkit.transforms.augment",)
 
 

@@ -250,9 +250,9 @@ def model_steps(recipe: Recipe) -> list:
         steps.append(CaptionStep(recipe.captioner, device))
     steps += [GeneratorStep(g) for g in get_generators(recipe)]
     if recipe.features:
-        from toolkit.features.stage import FeatureStep
+        from toolkit.config.registry import FEATURES
 
-        steps += [FeatureStep(cfg, device) for cfg in recipe.features]
+        steps += [FEATURES.get(cfg.kind).impl(cfg, device) for cfg in recipe.features]
     return steps
 
 

@@ -6,18 +6,12 @@ Side files, not new columns: the rows' Hugging Face schema (sample.COLUMNS) stay
 recipe, so `datasets.load_dataset(OUT)` (whose card `configs` match only `data/<split>-*`) and every
 existing build's bytes and recipe hash are untouched; the heavy arrays (a float16 latent and two PNGs
 per row) are read only by whoever asks for them (the `fakeinversion` detector).
+
+A feature kind is one module here that registers its config and its model step
+(`@FEATURES.register("NAME", Config)` on a `toolkit.engine.steps.ModelStep`), as `ddim_inversion` does.
 """
 
 from __future__ import annotations
-
-KINDS = {"ddim_inversion": "toolkit.features.ddim_inversion:DDIMInversionConfig"}
-
-
-def config_class(kind: str):
-    import importlib
-
-    mod, name = KINDS[kind].split(":")
-    return getattr(importlib.import_module(mod), name)
 
 
 def features_file(kind: str, split: str, index: int) -> str:

@@ -36,7 +36,15 @@ from typing import Optional
 
 import numpy as np
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from toolkit.config import validation as v
+from toolkit.config.registry import FEATURES
+from toolkit.engine.steps import ModelStep
+from toolkit.errors import DropSample
+from toolkit.features import features_file
+from toolkit.features.stage import SCHEMA
 
 CAPTIONS = ("captioner", "row")  # the prompt of a row: a caption model's caption of its image | its caption
 
@@ -270,3 +278,56 @@ def decode_png(data: bytes) -> np.ndarray:
 def latent_array(row: dict) -> np.ndarray:
     """The stored latent of one features row as a float16 array of its declared shape."""
     return np.frombuffer(row["latent"], dtype=np.dtype(row["latent_dtype"])).reshape(row["latent_shape"])
+
+
+@FEATURES.register("ddim_inversion", DDIMInversionConfig)
+class DDIMInversionStep(ModelStep):
+    """A `features: [{kind: ddim_inversion}]` section as a model step: every member of every live pair in, one record each out,
+    written to the shard's side file; a member that fails alone drops its pair under `feature_error`."""
+
+    drop_reason = "feature_error"
+
+    def __init__(self, cfg, device: str):
+        self.cfg = cfg
+        self.device = device
+        self.name = cfg.kind
+        self.batch_size = cfg.batch_size
+        self.inverter = self.captioner = None
+
+    def setup(self) -> None:
+        self.inverter = get_inverter(self.cfg, self.device)
+        self.captioner = get_feature_captioner(self.cfg, self.device)  # None with caption: row
+
+    def select(self, state) -> list:
+        return [m for r in state.reals if r.pair_id in state.alive for m in [r] + state.fakes[r.pair_id]]
+
+    def process_batch(self, items: list) -> list:  # captioned and inverted together: an image the
+        # captioner fails on fails alone
+
+        images = [m.pixels for m in items]
+        return self.inverter(images, prompts_for(self.cfg, self.captioner, images, [m.caption for m in items]))
+
+    def collect(self, state, items: list, results: list) -> None:
+        from toolkit.store.atomic import Output
+
+        task, recipe = state.task, state.task.recipe
+        level = recipe.store.png_compress_level
+        rows = []
+        if items:
+            params = json.dumps({**self.inverter.params(), "on": "aligned pixels, before augmentation"},
+                                sort_keys=True)
+        for m, r in zip(items, results):
+            if r is None or isinstance(r, DropSample) or m.pair_id not in state.alive:
+                continue
+            lat = r["latent"]
+            rows.append({"pair_id": m.pair_id, "source": m.source, "label": m.label, "split": task.split,
+                         "latent": lat.tobytes(), "latent_shape": list(lat.shape), "latent_dtype": str(lat.dtype),
+                         "noise_map": png_bytes(r["noise_map"], level),
+                         "reconstruction": png_bytes(r["reconstruction"], level),
+                         "latent_error": r["latent_error"], "caption_used": r["caption_used"], "params": params})
+        if not rows:
+            return
+        table = pa.Table.from_pylist(rows, schema=SCHEMA)
+        buf = io.BytesIO()
+        pq.write_table(table, buf, row_group_size=max(1, recipe.store.row_group_size), compression="zstd")
+        Output(task.output).write_bytes(features_file(self.cfg.kind, task.split, task.index), buf.getvalue())
