@@ -60,10 +60,10 @@ def test_second_build_on_one_output_is_refused_and_a_dead_holder_is_taken_over(c
 
 def test_advisory_lock_on_object_stores(tmp_path):
     """memory:// stands in for an object store: no flock, a lock file with the holder."""
-    from toolkit.store.atomic import Output
+    from toolkit.store.atomic import AtomicFolder
     from toolkit.store.lock import BuildLock, BuildLocked
 
-    out = Output("memory://locktest/out")
+    out = AtomicFolder("memory://locktest/out")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     out.write_json("_lock", {"host": socket.gethostname(), "pid": dead.pid, "user": "x", "started": "then"})

@@ -13,7 +13,7 @@ from publish_demo import demo_build, demo_copy
 from toolkit.card.render import TEMPLATES, _env, refresh_card, validate_card
 from toolkit.card.license import license_info
 from toolkit.sample import hf_features
-from toolkit.store.atomic import Output
+from toolkit.store.atomic import AtomicFolder
 from toolkit.store.manifest import MANIFEST_FILE, publishable_files
 
 
@@ -45,7 +45,7 @@ def test_card_metadata_round_trips_through_huggingface_hub(built):
     label = next(f for f in meta["dataset_info"]["features"] if f["name"] == "label")
     assert label["dtype"]["class_label"]["names"] == {"0": "real", "1": "fake"}
     # data_files patterns match the shards only, never side files under meta/
-    files = publishable_files(Output(str(built))) + [MANIFEST_FILE]
+    files = publishable_files(AtomicFolder(str(built))) + [MANIFEST_FILE]
     assert validate_card(text, files) == []
 
 
@@ -122,7 +122,7 @@ def test_figures_are_fast(built, tmp_path_factory, tmp_path):
     from toolkit.card.stats import collect_stats
     from toolkit.card.figures import write_figures
 
-    out = Output(str(demo_copy(tmp_path_factory, tmp_path)))
+    out = AtomicFolder(str(demo_copy(tmp_path_factory, tmp_path)))
     write_figures(out, collect_stats(out))  # warm imports (matplotlib)
     t0 = time.process_time()  # CPU time: the machine is shared, wall time would measure the neighbours
     info = write_figures(out, collect_stats(out))
@@ -147,7 +147,7 @@ def test_laion_reals_are_marked_unknown_rights_research_only():
 
 def test_validation_catches_a_wrong_card(built):
     text = (built / "README.md").read_text()
-    files = publishable_files(Output(str(built))) + [MANIFEST_FILE]
+    files = publishable_files(AtomicFolder(str(built))) + [MANIFEST_FILE]
     bad = text.replace("path: data/train-*", "path: meta/*")
     assert any("split 'train'" in p for p in validate_card(bad, files))
     no_name = re.sub(r"\nlicense_name: .*", "", text, count=1)
@@ -182,4 +182,4 @@ def test_laion_card_states_unknown_rights_research_only_and_download_stats(built
     assert "download success rate 0.7634" in text and "`http_404` 20" in text and "median 85.0" in text
     lic = (out / "meta/LICENSE.md").read_text()
     assert "unknown per image" in lic and "research" in lic
-    assert validate_card(text, publishable_files(Output(str(out))) + [MANIFEST_FILE]) == []
+    assert validate_card(text, publishable_files(AtomicFolder(str(out))) + [MANIFEST_FILE]) == []

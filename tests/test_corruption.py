@@ -72,11 +72,11 @@ def _data_without_columns(ds: Path) -> None:
 
 def _manifest(ds: Path) -> Path:
     """A meta/manifest.json as `toolkit push` writes it on a published copy."""
-    from toolkit.store.atomic import Output
+    from toolkit.store.atomic import AtomicFolder
     from toolkit.store.manifest import MANIFEST_FILE, build_manifest, manifest_bytes, publishable_files
 
     path = ds / MANIFEST_FILE
-    path.write_bytes(manifest_bytes(build_manifest(str(ds), publishable_files(Output(str(ds))))))
+    path.write_bytes(manifest_bytes(build_manifest(str(ds), publishable_files(AtomicFolder(str(ds))))))
     return path
 
 

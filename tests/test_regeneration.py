@@ -318,9 +318,9 @@ def test_full_regenerations_alone_keep_todays_schema(tmp_path, tiny_sd, tiny_inp
 
 def test_inspect_page_shows_the_masks(augmented, tmp_path):
     from toolkit.card.inspect_page import write_inspect
-    from toolkit.store.atomic import Output
+    from toolkit.store.atomic import AtomicFolder
 
-    info = write_inspect(Output(str(augmented)), tmp_path / "page", max_pairs=4)
+    info = write_inspect(AtomicFolder(str(augmented)), tmp_path / "page", max_pairs=4)
     page = (tmp_path / "page" / "index.html").read_text()
     shown = sorted(p.name for p in (tmp_path / "page" / "img").glob("*_mask.png"))
     assert len(shown) == 4 * len(KINDS) and "generated</figcaption>" in page and info["pairs"] == 4

@@ -118,8 +118,8 @@ _KILL_IN_WRITE = textwrap.dedent("""
                     f.flush()
                 os.kill(os.getpid(), signal.SIGKILL)
         return orig(self, rel, data)
-    orig = atomic.Output.write_bytes
-    atomic.Output.write_bytes = write_bytes
+    orig = atomic.AtomicFolder.write_bytes
+    atomic.AtomicFolder.write_bytes = write_bytes
     from toolkit.cli import main
     sys.exit(main(sys.argv[1:]))
 """)

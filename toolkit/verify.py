@@ -31,7 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from toolkit.sample import MASK_COLUMN as _MASK  # present exactly when a generator of the build makes masks
-from toolkit.store.atomic import Output
+from toolkit.store.atomic import AtomicFolder
 from toolkit.store.shard_record import BadRecord, ShardRecord
 from toolkit.store.build_dir import BadFile, open_build, plan_fingerprint, read_file, read_json, read_parquet
 from toolkit.store.build_dir import read_yaml_mapping
@@ -76,11 +76,11 @@ class Report:
         return "; ".join(self.problems[:limit]) + more
 
 
-def verify(output: str | Output, storage_options: dict | None = None, contract: bool = True) -> Report:
-    """Check the build at `output` (a path, URL or an open Output); raises ToolkitError only when it is not
+def verify(output: str | AtomicFolder, storage_options: dict | None = None, contract: bool = True) -> Report:
+    """Check the build at `output` (a path, URL or an open AtomicFolder); raises ToolkitError only when it is not
     a build or cannot be opened (`store.build_dir.open_build`)."""
-    out = output if isinstance(output, Output) else open_build(output, storage_options)
-    rep = Report(output=output.url if isinstance(output, Output) else output)
+    out = output if isinstance(output, AtomicFolder) else open_build(output, storage_options)
+    rep = Report(output=output.url if isinstance(output, AtomicFolder) else output)
     try:
         _check(out, rep, contract)
     except BadFile as e:  # a file the rest of the checks depend on: nothing more can be said

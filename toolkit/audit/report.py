@@ -122,9 +122,9 @@ def plots(report: dict) -> dict[str, bytes]:
 def write_report(output, report: dict, refresh: bool = True) -> list[str]:
     """Write report.json, plots and card.json under OUT/meta/audit/; re-render the card when OUT is a
     toolkit build. Returns the files written (relative to OUT)."""
-    from toolkit.store.atomic import Output
+    from toolkit.store.atomic import AtomicFolder
 
-    out = Output(output)
+    out = AtomicFolder(output)
     written = []
     out.write_text(f"{DIR}/report.json", json.dumps(report, indent=1, sort_keys=False) + "\n")
     written.append(f"{DIR}/report.json")

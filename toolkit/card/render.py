@@ -238,12 +238,12 @@ def write_card(out, recipe, summary: dict, load_path: str | None = None, capture
 
 
 def load_build(output: str):
-    """(Output, recipe, summary) of a finished build, or a one-line ToolkitError."""
+    """(AtomicFolder, recipe, summary) of a finished build, or a one-line ToolkitError."""
     from toolkit.errors import ToolkitError
     from toolkit.config.recipe import recipe_from_yaml_text
-    from toolkit.store.atomic import Output
+    from toolkit.store.atomic import AtomicFolder
 
-    out = Output(output)
+    out = AtomicFolder(output)
     for rel in (RECIPE_FILE, SUMMARY_FILE):
         if not out.exists(rel):
             raise ToolkitError(f"{out.path(rel)}: missing; is {output} a finished toolkit build?")

@@ -113,9 +113,9 @@ def val_how(cfg, name: str | None = None) -> str:
 def write_dataset_card(dataset: str, rec: dict, model_dir: Path) -> None:
     """Merge this detector's record into OUT/meta/detector/card.json and re-render the card."""
     from toolkit.card.render import refresh_card
-    from toolkit.store.atomic import Output
+    from toolkit.store.atomic import AtomicFolder
 
-    out = Output(dataset)
+    out = AtomicFolder(dataset)
     prev = out.read_json(CARD_JSON) if out.exists(CARD_JSON) else {}
     records = dict(prev.get("detectors", {}))
     records[rec["kind"]] = {k: v for k, v in rec.items() if k != "history"}

@@ -42,9 +42,9 @@ def kill_point(name: str, shard: str | None = None, spec: str | None = None, out
     if point != name or (which and which != shard):
         return
     if output is not None:
-        from toolkit.store.atomic import Output
+        from toolkit.store.atomic import AtomicFolder
 
-        out = Output(output)
+        out = AtomicFolder(output)
         flag = f"_tmp/fault-fired-{where.replace('@', '-')}"
         if out.exists(flag):
             return

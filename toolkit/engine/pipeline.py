@@ -29,7 +29,7 @@ from toolkit.config.recipe import Recipe
 from toolkit.config.registry import GENERATORS, SOURCES, load_builtins
 from toolkit.sample import Member, RealRef, dumps
 from toolkit.seeding import rng_for
-from toolkit.store.atomic import Output
+from toolkit.store.atomic import AtomicFolder
 from toolkit.store.layout import drops_file, marker_file, shard_file
 from toolkit.store.shard_record import ShardRecord
 from toolkit.store.parquet import parquet_bytes
@@ -195,7 +195,7 @@ def read_stage(task: ShardTask, report: Callable[[str, int], None] | None = None
     report = report or _reporter(task)
     recipe = task.recipe
     source = get_source(recipe)
-    state.isolated = next_attempt(Output(task.output), task.name) > 0
+    state.isolated = next_attempt(AtomicFolder(task.output), task.name) > 0
     unexpected: list[str] = []
     crashed = 0
     with Sandbox() as sandbox:
@@ -318,7 +318,7 @@ def write_stage(state: ShardState, report: Callable[[str, int], None] | None = N
             per_augment[p.label()] += 1
         report("augment", 1)
 
-    out = Output(task.output)
+    out = AtomicFolder(task.output)
     rel, blob = None, b""
     if rows:  # a shard whose every pair was dropped writes no file (parquet readers reject 0-row files)
         blob = parquet_bytes(rows, recipe.store.row_group_size, masks=masks)

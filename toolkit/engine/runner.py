@@ -27,7 +27,7 @@ from toolkit.engine.pipeline import ShardTask, get_source
 from toolkit.config.recipe import Recipe
 from toolkit.sample import RealRef, make_pair_id
 from toolkit.seeding import rng_for
-from toolkit.store.atomic import Output
+from toolkit.store.atomic import AtomicFolder
 from toolkit.store.build_dir import plan_fingerprint  # noqa: F401 - also re-exported: the one copy
 from toolkit.store.layout import BUILD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, TMP_DIR, marker_file, shard_file
 from toolkit.store.lock import LOCK_FILE, BuildLock
@@ -35,7 +35,7 @@ from toolkit.store.shard_record import BadRecord, ShardRecord
 
 
 @dataclass
-class Plan:
+class BuildPlan:
     shards: list[ShardTask]
     listed: int
     dropped: dict[str, int] = field(default_factory=dict)
@@ -45,7 +45,7 @@ class Plan:
         return plan_fingerprint([(t.name, t.total, [r.pair_id for r in t.refs]) for t in self.shards])
 
 
-def plan_build(recipe: Recipe, output: str) -> Plan:
+def plan_build(recipe: Recipe, output: str) -> BuildPlan:
     source = get_source(recipe)
     refs: list[RealRef] = []
     seen: set[str] = set()
@@ -70,10 +70,10 @@ def plan_build(recipe: Recipe, output: str) -> Plan:
         for i in range(total):
             chunk = members[i * recipe.runner.shard_size : (i + 1) * recipe.runner.shard_size]
             shards.append(ShardTask(recipe=recipe, output=output, split=split, index=i, total=total, refs=chunk))
-    return Plan(shards=shards, listed=listed, dropped=dropped, skipped=dict(source.skipped))
+    return BuildPlan(shards=shards, listed=listed, dropped=dropped, skipped=dict(source.skipped))
 
 
-def plan_parquet(plan: Plan) -> bytes:
+def plan_parquet(plan: BuildPlan) -> bytes:
     """The plan as a table (pair_id, split, shard, origin): what `toolkit verify` checks the rows against,
     and for a researcher the map from every pair back to the real it came from."""
     import io
@@ -138,7 +138,7 @@ def make(recipe: Recipe, output: str | None = None, overwrite: bool = False, sch
     t0 = time.time()
     output = output or recipe.output_url()
     recipe.output = output
-    out = Output(output)
+    out = AtomicFolder(output)
     source = check_source(recipe)  # before anything is written or deleted
     if overwrite:
         check_overwritable(out)
@@ -166,7 +166,7 @@ def check_source(recipe: Recipe):
     return source
 
 
-def check_overwritable(out: Output) -> None:
+def check_overwritable(out: AtomicFolder) -> None:
     """`--overwrite` removes a toolkit build or an empty folder, nothing else."""
     if not out.fs.exists(out.root):
         return
@@ -181,7 +181,7 @@ def check_overwritable(out: Output) -> None:
                            "build folder or an empty one: choose another --out")
 
 
-def _make_locked(recipe: Recipe, out: Output, source, scheduler: str | None, echo, t0: float,
+def _make_locked(recipe: Recipe, out: AtomicFolder, source, scheduler: str | None, echo, t0: float,
                  verbose: bool = False) -> BuildResult:
     output = out.url
     rhash = recipe.content_hash()
@@ -250,7 +250,7 @@ def t_file(t: ShardTask) -> str:
     return shard_file(t.split, t.index, t.total).rsplit("/", 1)[-1]
 
 
-def _read_record(out: Output, t: ShardTask) -> ShardRecord | None:
+def _read_record(out: AtomicFolder, t: ShardTask) -> ShardRecord | None:
     rel = marker_file(t.split, t.index)
     try:
         return ShardRecord.from_json(out.read_json(rel), rel) if out.exists(rel) else None
@@ -258,7 +258,7 @@ def _read_record(out: Output, t: ShardTask) -> ShardRecord | None:
         return None
 
 
-def _shard_done(out: Output, t: ShardTask, echo) -> ShardRecord | None:
+def _shard_done(out: AtomicFolder, t: ShardTask, echo) -> ShardRecord | None:
     """The shard's record when it is done: readable, this shard's, and the data file it names is there
     with the record's size (`verify` checks the sha256). Anything less (None) is rebuilt: a data file
     deleted by hand, a record cut short."""
@@ -289,21 +289,21 @@ def _shard_done(out: Output, t: ShardTask, echo) -> ShardRecord | None:
     return None
 
 
-def _read_json_or_none(out: Output, rel: str):
+def _read_json_or_none(out: AtomicFolder, rel: str):
     try:
         return out.read_json(rel) if out.exists(rel) else None
     except (ValueError, OSError):
         return None
 
 
-def _read_bytes_or_none(out: Output, rel: str) -> bytes | None:
+def _read_bytes_or_none(out: AtomicFolder, rel: str) -> bytes | None:
     try:
         return out.read_bytes(rel) if out.exists(rel) else None
     except OSError:
         return None
 
 
-def _refuse_mixed_devices(out: Output, done: list[ShardRecord], recipe: Recipe, scheduler: str | None) -> None:
+def _refuse_mixed_devices(out: AtomicFolder, done: list[ShardRecord], recipe: Recipe, scheduler: str | None) -> None:
     """A build started on one device type must finish on it: a CUDA VAE does not give the CPU's bytes,
     so a mixed build is not reproducible by either. Checked where the client can know the device
     (in-process and local clusters); on a remote cluster the summary still warns about mixed devices."""

@@ -308,7 +308,7 @@ class DDIMInversionStep(ModelStep):
         return self.inverter(images, prompts_for(self.cfg, self.captioner, images, [m.caption for m in items]))
 
     def collect(self, state, items: list, results: list) -> None:
-        from toolkit.store.atomic import Output
+        from toolkit.store.atomic import AtomicFolder
 
         task, recipe = state.task, state.task.recipe
         level = recipe.store.png_compress_level
@@ -330,4 +330,4 @@ class DDIMInversionStep(ModelStep):
         table = pa.Table.from_pylist(rows, schema=SCHEMA)
         buf = io.BytesIO()
         pq.write_table(table, buf, row_group_size=max(1, recipe.store.row_group_size), compression="zstd")
-        Output(task.output).write_bytes(features_file(self.cfg.kind, task.split, task.index), buf.getvalue())
+        AtomicFolder(task.output).write_bytes(features_file(self.cfg.kind, task.split, task.index), buf.getvalue())

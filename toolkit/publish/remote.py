@@ -18,7 +18,7 @@ import json
 import time
 
 from toolkit.errors import ToolkitError
-from toolkit.store.atomic import Output
+from toolkit.store.atomic import AtomicFolder
 from toolkit.store.manifest import MANIFEST_FILE, url_to_fs, verify_manifest
 from toolkit.publish.stage import Staged, describe_files, stage
 
@@ -62,7 +62,7 @@ def push_to_url(output: str, url: str, storage_options: dict | None = None, dry_
 
 
 def _copy_and_verify(staged: Staged, url: str, storage_options, overwrite: bool, echo) -> int:
-    target = Output(url, storage_options)
+    target = AtomicFolder(url, storage_options)
     if overwrite:
         target.rm()
     stray = [f"data/{n}" for n in target.ls("data") if f"data/{n}" not in staged.manifest["files"]]

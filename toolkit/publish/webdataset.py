@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from toolkit.errors import ToolkitError
 from toolkit.sample import LABELS, MASK_COLUMN
-from toolkit.store.atomic import Output
+from toolkit.store.atomic import AtomicFolder
 from toolkit.store.build_dir import read_file, read_parquet
 
 EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
@@ -143,7 +143,7 @@ def tar_bytes(plan: TarPlan, rows_of, masks: bool) -> tuple[bytes, set[str]]:
     return buf.getvalue(), formats
 
 
-def _shard_list(out: Output, files: list[str]) -> tuple[dict[str, list[tuple[str, list[str]]]], bool]:
+def _shard_list(out: AtomicFolder, files: list[str]) -> tuple[dict[str, list[tuple[str, list[str]]]], bool]:
     """{split: [(parquet rel, pair ids per row)]} in build order, reading only the pair_id column, and
     whether the rows have a mask column."""
     import pyarrow as pa
@@ -163,8 +163,8 @@ def _shard_list(out: Output, files: list[str]) -> tuple[dict[str, list[tuple[str
     return shards, masks
 
 
-def prepare_target(dest: str, overwrite: bool) -> Output:
-    """DEST as an Output: refused (one line) when it holds anything but an earlier export (which
+def prepare_target(dest: str, overwrite: bool) -> AtomicFolder:
+    """DEST as an AtomicFolder: refused (one line) when it holds anything but an earlier export (which
     `overwrite` replaces)."""
     from toolkit.store.build_dir import open_output
 
@@ -183,7 +183,7 @@ def prepare_target(dest: str, overwrite: bool) -> Output:
     return target
 
 
-def export_webdataset(out: Output, files: list[str], dest: str, shard_size: int | None = None,
+def export_webdataset(out: AtomicFolder, files: list[str], dest: str, shard_size: int | None = None,
                       overwrite: bool = False, echo=print) -> dict:
     """Write the tars and export.json under `dest`; return the index."""
     if shard_size is not None and shard_size < 1:

@@ -184,9 +184,9 @@ class ShadersSource(Source):
         if not self.recipe.output or not self.cfg.count:
             return
         from toolkit.shaders.sheet import contact_sheet
-        from toolkit.store.atomic import Output
+        from toolkit.store.atomic import AtomicFolder
 
-        out = Output(self.recipe.output)
+        out = AtomicFolder(self.recipe.output)
         png, problems = contact_sheet(self, size=64, columns=12)
         out.write_bytes("meta/shaders/contact_sheet.png", png)
         out.write_json("meta/shaders/card.json", {**self.describe(), "contact_sheet": "meta/shaders/contact_sheet.png",

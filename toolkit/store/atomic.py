@@ -14,7 +14,10 @@ import uuid
 import fsspec
 
 
-class Output:
+class AtomicFolder:
+    """A folder (local path or any fsspec URL) whose files are only ever replaced whole: every write goes
+    to `_tmp/` first and is moved into place when complete."""
+
     def __init__(self, url: str, storage_options: dict | None = None):
         self.url = url
         self.fs, self.root = fsspec.core.url_to_fs(url, **(storage_options or {}))

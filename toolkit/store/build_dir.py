@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 
 from toolkit.errors import ToolkitError
-from toolkit.store.atomic import Output
+from toolkit.store.atomic import AtomicFolder
 from toolkit.store.layout import BUILD_FILE
 
 
@@ -38,15 +38,15 @@ def _first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
 
 
-def open_output(path: str, storage_options: dict | None = None) -> Output:
-    """`Output(path)` with a one-line error for a URL whose protocol cannot be opened."""
+def open_output(path: str, storage_options: dict | None = None) -> AtomicFolder:
+    """`AtomicFolder(path)` with a one-line error for a URL whose protocol cannot be opened."""
     try:
-        return Output(str(path), storage_options)
+        return AtomicFolder(str(path), storage_options)
     except (ImportError, TypeError, ValueError) as e:
         raise ToolkitError(f"{path}: cannot open this URL ({_first_line(e)})") from None
 
 
-def open_build(path: str, storage_options: dict | None = None) -> Output:
+def open_build(path: str, storage_options: dict | None = None) -> AtomicFolder:
     """The build at `path`, or a one-line ToolkitError (exit 2): no such path, or not a toolkit build."""
     out = open_output(path, storage_options)
     try:
@@ -60,7 +60,7 @@ def open_build(path: str, storage_options: dict | None = None) -> Output:
     raise ToolkitError(f"{path}: not a toolkit build (no {BUILD_FILE})")
 
 
-def read_file(out: Output, rel: str) -> bytes:
+def read_file(out: AtomicFolder, rel: str) -> bytes:
     try:
         return out.read_bytes(rel)
     except FileNotFoundError:
@@ -71,7 +71,7 @@ def read_file(out: Output, rel: str) -> bytes:
         raise BadFile(f"{rel}: unreadable ({type(e).__name__}: {_first_line(e)})") from None
 
 
-def read_json(out: Output, rel: str, keys: tuple[str, ...] = (), data: bytes | None = None) -> dict:
+def read_json(out: AtomicFolder, rel: str, keys: tuple[str, ...] = (), data: bytes | None = None) -> dict:
     """A JSON object with at least `keys`, or BadFile naming `rel` (truncated, not JSON, not an object)."""
     import json
 
@@ -90,7 +90,7 @@ def read_json(out: Output, rel: str, keys: tuple[str, ...] = (), data: bytes | N
     return obj
 
 
-def read_yaml_mapping(out: Output, rel: str) -> dict:
+def read_yaml_mapping(out: AtomicFolder, rel: str) -> dict:
     """A YAML mapping (an empty file is {}), or BadFile naming `rel`."""
     import yaml
 

@@ -31,7 +31,7 @@ import sys
 import uuid
 
 from toolkit.errors import ToolkitError
-from toolkit.store.atomic import Output
+from toolkit.store.atomic import AtomicFolder
 
 LOCK_FILE = "_lock"
 
@@ -40,7 +40,7 @@ class BuildLocked(ToolkitError):
     """Another build holds this output."""
 
 
-def _is_local(out: Output) -> bool:
+def _is_local(out: AtomicFolder) -> bool:
     protocols = (out.fs.protocol,) if isinstance(out.fs.protocol, str) else tuple(out.fs.protocol)
     return "file" in protocols or "local" in protocols
 
@@ -84,7 +84,7 @@ def describe(holder: dict) -> str:
 class BuildLock:
     """`with BuildLock(out): ...` holds the output for one build."""
 
-    def __init__(self, out: Output):
+    def __init__(self, out: AtomicFolder):
         self.out = out
         self.info = _holder()
         self._fd: int | None = None

@@ -27,7 +27,7 @@ import json
 import fsspec
 
 from toolkit.errors import ToolkitError
-from toolkit.store.atomic import Output
+from toolkit.store.atomic import AtomicFolder
 from toolkit.store.layout import BUILD_FILE, CARD_FILE, RECIPE_FILE, marker_file
 
 MANIFEST_FILE = "meta/manifest.json"
@@ -35,7 +35,7 @@ MANIFEST_VERSION = 1
 _CHUNK = 1 << 20
 
 
-def _walk(out: Output, rel: str) -> list[str]:
+def _walk(out: AtomicFolder, rel: str) -> list[str]:
     """Relative paths of every file under `rel` (recursive), skipping `_`-prefixed folders."""
     base = out.path(rel)
     if not out.fs.exists(base):
@@ -50,7 +50,7 @@ def _walk(out: Output, rel: str) -> list[str]:
     return sorted(found)
 
 
-def planned_shards(out: Output) -> list[tuple[str, int, int]]:
+def planned_shards(out: AtomicFolder) -> list[tuple[str, int, int]]:
     """(split, index, total) of every shard the build plan names (meta/build.json), in plan order."""
     build = out.read_json(BUILD_FILE)
     shards = []
@@ -60,7 +60,7 @@ def planned_shards(out: Output) -> list[tuple[str, int, int]]:
     return shards
 
 
-def data_files(out: Output) -> list[str]:
+def data_files(out: AtomicFolder) -> list[str]:
     """The parquet files of a build: those its completion markers name. A shard whose every pair was
     dropped has a marker and no file (parquet readers reject 0-row files)."""
     files = []
@@ -73,7 +73,7 @@ def data_files(out: Output) -> list[str]:
     return files
 
 
-def publishable_files(out: Output, planned: list[str] | None = None) -> list[str]:
+def publishable_files(out: AtomicFolder, planned: list[str] | None = None) -> list[str]:
     """README.md, recipe.yaml, the shards, features/** (per-row side features, their own card configs),
     meta/** (not the manifest itself, not `_` folders)."""
     planned = planned if planned is not None else data_files(out)
@@ -96,7 +96,7 @@ def sha256_file(fs, path: str) -> tuple[str, int]:
 
 def build_manifest(root: str, files: list[str], storage_options: dict | None = None) -> dict:
     """sha256 and size of each of `files` (relative to `root`, a path or fsspec URL)."""
-    out = Output(root, storage_options)
+    out = AtomicFolder(root, storage_options)
     entries = {}
     for rel in files:
         digest, size = sha256_file(out.fs, out.path(rel))
@@ -115,7 +115,7 @@ def verify_manifest(url: str, storage_options: dict | None = None, expected: dic
     uploaded) is given, the target's manifest must also be identical to it."""
     from toolkit.store.build_dir import BadFile, read_json
 
-    out = Output(url, storage_options)
+    out = AtomicFolder(url, storage_options)
     if not out.exists(MANIFEST_FILE):
         return [f"{out.path(MANIFEST_FILE)}: no manifest (the copy did not finish)"]
     try:

@@ -158,7 +158,7 @@ AUGMENT_OPS.register("resize", ResizeConfig)(ResizeOp)
 
 
 @dataclass(frozen=True)
-class Plan:
+class AugmentPlan:
     """An op chain with drawn parameters; the last step is always the codec."""
 
     steps: tuple  # ((name, params), ...)
@@ -181,7 +181,7 @@ class Augmenter:
         self.seed = seed
         self.png = ("png", {"compress_level": png_compress_level})
 
-    def plan(self, pair_id: str, member: int = 0) -> Plan:
+    def plan(self, pair_id: str, member: int = 0) -> AugmentPlan:
         """The chain for one pair (matched) or one member of it (unmatched)."""
         parts = (pair_id, "augment") if self.matched else (pair_id, "augment", member)
         rng = rng_for(self.seed, *parts)
@@ -199,9 +199,9 @@ class Augmenter:
                     codec = (name, impl.draw(cfg, rng))
                     break
         steps.append(codec)
-        return Plan(tuple(steps))
+        return AugmentPlan(tuple(steps))
 
-    def plan_for(self, pair_id: str, member: int, label: int) -> Plan:
+    def plan_for(self, pair_id: str, member: int, label: int) -> AugmentPlan:
         """The chain member `member` (0 = the real) of a pair actually gets: the pair's draw (matched) or
         its own, minus any op whose `apply_to` excludes `label` (a dropped codec leaves PNG)."""
         plan = self.plan(pair_id) if self.matched else self.plan(pair_id, member)
@@ -209,10 +209,10 @@ class Augmenter:
                  if n not in self.ops or label in APPLY_TO[getattr(self.ops[n], "apply_to", "both")]]
         if not steps or steps[-1] != plan.steps[-1]:  # the codec (always last) was skipped
             steps.append(self.png)
-        return Plan(tuple(steps))
+        return AugmentPlan(tuple(steps))
 
     @staticmethod
-    def apply(plan: Plan, pixels: np.ndarray) -> tuple[bytes, str, int, int]:
+    def apply(plan: AugmentPlan, pixels: np.ndarray) -> tuple[bytes, str, int, int]:
         """Run the chain on aligned pixels; returns (bytes, format, width, height)."""
         img = Image.fromarray(pixels, "RGB")
         for name, params in plan.steps[:-1]:
@@ -220,7 +220,7 @@ class Augmenter:
         fmt, params = plan.codec
         return encode(img, fmt, **params), fmt, img.size[0], img.size[1]
 
-    def apply_mask(self, plan: Plan, mask: np.ndarray) -> bytes:
+    def apply_mask(self, plan: AugmentPlan, mask: np.ndarray) -> bytes:
         """The member's mask (uint8 0/255, H x W at the pair's geometry) through the geometric ops of its
         chain, as lossless PNG (mode L). Pixel ops (blur) and codecs never touch it: it is a label."""
         img = Image.fromarray(mask, "L")

@@ -106,7 +106,7 @@ import pyarrow.parquet as pq
 from toolkit.errors import DropSample, ToolkitError
 from toolkit.config.registry import SOURCES
 from toolkit.sample import RealRef
-from toolkit.store.atomic import Output
+from toolkit.store.atomic import AtomicFolder
 from toolkit.sources.base import Source
 from toolkit.sources.laion.fetch import ALLOWED_SCHEMES, guarded
 from toolkit.sources.laion.config import (DOWNLOAD_DIR, I2D_DIR, IMAGE_EXT, INDEX_COL, INDEX_DIR, OOM_SHARD_COUNT,
@@ -151,7 +151,7 @@ class LaionSource(Source):
         self._refs: Optional[list[RealRef]] = None
         super().__init__(cfg, recipe)  # values were checked by LaionConfig.__post_init__
         self._root_url = f"{(recipe.output or recipe.output_url()).rstrip('/')}/{DOWNLOAD_DIR}"
-        self._store: Optional[Output] = None
+        self._store: Optional[AtomicFolder] = None
 
     # `dropped` is filled by the listing. plan_build copies it before it iterates list(), so reading
     # it runs the listing first (idempotent): the counts are complete whichever comes first.
@@ -166,9 +166,9 @@ class LaionSource(Source):
         self._dropped = value
 
     @property
-    def store(self) -> Output:
+    def store(self) -> AtomicFolder:
         if self._store is None:
-            self._store = Output(self._root_url)
+            self._store = AtomicFolder(self._root_url)
         return self._store
 
     def check(self) -> None:
@@ -281,7 +281,7 @@ class LaionSource(Source):
                     self._index_shard(n)
             store.write_json("state.json", {"fingerprint": fingerprint, "complete": True, "urls": todo.num_rows,
                                             "shards": len(shards)})
-            store.rm("_tmp")  # Output's staging folder for the files above (empty by now)
+            store.rm("_tmp")  # AtomicFolder's staging folder for the files above (empty by now)
         return {n: store.read_json(f"{I2D_DIR}/{n}_stats.json") for n in shards}
 
     def _run_img2dataset(self, todo: pa.Table) -> None:
@@ -435,7 +435,7 @@ class LaionSource(Source):
             "note": "align drops (truncated, not_an_image, decompression_bomb, too_small) happen later, "
                     "per shard: see meta/summary.json",
         }
-        Output(self.recipe.output or self.recipe.output_url()).write_json(STATS_FILE, stats)
+        AtomicFolder(self.recipe.output or self.recipe.output_url()).write_json(STATS_FILE, stats)
 
 
 def _img2dataset_version() -> Optional[str]:
