@@ -20,6 +20,7 @@ from PIL import Image
 
 from invariants import check_alignment, load
 from tiny_sd import build_tiny_sd, build_tiny_sd_inpaint
+from tiny_segment import LABELS, build_tiny_segformer
 from toolkit.errors import DropSample
 from toolkit.card.figures import psnr
 from toolkit.config.registry import load_builtins
@@ -28,7 +29,8 @@ from toolkit.transforms import masks
 load_builtins()
 
 GEN = dict(dtype="float32", steps=2, height=64, width=64, batch_size=4)
-KINDS = ("img2img", "inpaint_full", "inpaint_box", "inpaint_brush")
+KINDS = ("img2img", "inpaint_full", "inpaint_box", "inpaint_brush", "inpaint_object")
+OBJECT = dict(object_area=[0.02, 0.9], mask_blur=2.0)  # random-weight segments: wide area range; soft edges
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +43,26 @@ def tiny_inpaint(tmp_path_factory) -> str:
     return build_tiny_sd_inpaint(tmp_path_factory.mktemp("inpaint") / "tiny-inpaint")
 
 
-def fakes(tiny_sd, tiny_inpaint) -> list[dict]:
+@pytest.fixture(scope="module")
+def tiny_seg(tmp_path_factory) -> str:
+    return build_tiny_segformer(tmp_path_factory.mktemp("seg") / "tiny-segformer")
+
+
+def fakes(tiny_sd, tiny_inpaint, tiny_seg) -> list[dict]:
     return [
         {"kind": "img2img", "model": tiny_sd, "strength": 0.5, **GEN},
         {"kind": "inpaint", "name": "inpaint_full", "model": tiny_inpaint, "mask": "empty", **GEN},
         {"kind": "inpaint", "name": "inpaint_box", "model": tiny_inpaint, "mask": "rectangle",
          "restore_background": True, **GEN},
         {"kind": "inpaint", "name": "inpaint_brush", "model": tiny_inpaint, "mask": "brush", **GEN},
+        {"kind": "inpaint", "name": "inpaint_object", "model": tiny_inpaint, "mask": "object", "segmenter": tiny_seg,
+         **OBJECT, **GEN},
     ]
 
 
-def recipe(tiny_sd, tiny_inpaint, **over) -> dict:
+def recipe(tiny_sd, tiny_inpaint, tiny_seg, **over) -> dict:
     r = {"name": "regen_test", "seed": 5, "reals": {"kind": "bundled", "count": 6},
-         "image": {"size": 48, "min_size": 32}, "fakes": fakes(tiny_sd, tiny_inpaint),
+         "image": {"size": 48, "min_size": 32}, "fakes": fakes(tiny_sd, tiny_inpaint, tiny_seg),
          "augment": {"ops": {"resize": {"p": 0.5, "scale": [0.6, 0.9]}, "blur": {"p": 0.3},
                              "jpeg": {"p": 0.4, "quality": [70, 95]}, "webp": {"p": 0.3}}},
          "split": {"train": 0.5, "test": 0.5},
@@ -78,13 +87,13 @@ def build(tmp, name: str, data: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def augmented(tmp_path_factory, tiny_sd, tiny_inpaint):
-    return build(tmp_path_factory.mktemp("regen"), "aug", recipe(tiny_sd, tiny_inpaint))
+def augmented(tmp_path_factory, tiny_sd, tiny_inpaint, tiny_seg):
+    return build(tmp_path_factory.mktemp("regen"), "aug", recipe(tiny_sd, tiny_inpaint, tiny_seg))
 
 
 @pytest.fixture(scope="module")
-def plain(tmp_path_factory, tiny_sd, tiny_inpaint):
-    return build(tmp_path_factory.mktemp("regen"), "plain", recipe(tiny_sd, tiny_inpaint, augment={"ops": {}}))
+def plain(tmp_path_factory, tiny_sd, tiny_inpaint, tiny_seg):
+    return build(tmp_path_factory.mktemp("regen"), "plain", recipe(tiny_sd, tiny_inpaint, tiny_seg, augment={"ops": {}}))
 
 
 def rows_of(out) -> list[dict]:
@@ -116,8 +125,64 @@ def test_masks_are_seeded_drawn_at_the_pair_size_and_recorded():
     assert e.value.reason == "mask_degenerate"
 
 
+def test_feathered_blend_keeps_the_outside_exact_and_softens_only_inside():
+    mask = np.zeros((60, 80), np.uint8)
+    mask[5:55, 5:75] = 255
+    mask[40:44, 60:66] = 0  # a hole: its border feathers too
+    alpha = masks.feather(mask, 2.0)
+    assert alpha.dtype == np.float32 and (alpha[mask == 0] == 0).all() and alpha[mask > 0].min() >= 0
+    assert alpha[5, 30] < 0.5 and alpha[6, 30] < 1 and alpha[41, 59] < 1  # at the border and next to the hole
+    assert alpha[20:30, 20:40].min() == 1.0  # deep inside: exactly the generated pixels
+    assert np.abs(np.diff(alpha, axis=1)).max() < 0.6  # no hard step anywhere (hard mask: steps of 1)
+    assert np.array_equal(masks.feather(mask, 0), (mask > 0).astype(np.float32))
+    rng = np.random.default_rng(0)
+    gen, real = (rng.integers(0, 256, (60, 80, 3), dtype=np.uint8) for _ in range(2))
+    soft, hard = masks.blend(gen, real, mask, 2.0), masks.blend(gen, real, mask)
+    assert np.array_equal(soft[mask == 0], real[mask == 0]) and np.array_equal(hard[mask == 0], real[mask == 0])
+    assert np.array_equal(hard[mask > 0], gen[mask > 0])
+    a = alpha[..., None]
+    assert np.abs(soft - (a * gen + (1 - a) * real)).max() <= 0.5 + 1e-4  # rounded, nothing else
+
+
+def test_object_masks_are_one_segment_chosen_by_the_pair_seed(tiny_seg):
+    from toolkit.seeding import rng_for
+    from toolkit.transforms.segment import Segmenter, choose_object
+
+    seg = Segmenter(tiny_seg)
+    assert seg.kind == "semantic" and seg.id2label == LABELS
+    real = np.random.default_rng(3).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    segments = seg.segments(real)
+    assert segments and all(s.mask.shape == (40, 56) for s in segments)
+    cover = np.sum([s.mask for s in segments], axis=0)
+    assert (cover == 1).all()  # the connected regions of a semantic map tile the image exactly
+    picks = set()
+    for pid in ("p0", "p1", "p2", "p3", "p4", "p5"):
+        mask, info = choose_object(segments, rng_for(1, pid, "inpaint", "mask"), area=(0.01, 0.9))
+        again, info2 = choose_object(seg.segments(real), rng_for(1, pid, "inpaint", "mask"), area=(0.01, 0.9))
+        assert np.array_equal(mask, again) and info == info2  # the segmentation and the choice are deterministic
+        assert mask.shape == (40, 56) and mask.dtype == np.uint8 and set(np.unique(mask)) == {0, 255}
+        same = [s for s in segments if np.array_equal(s.mask, mask > 0)]
+        assert len(same) == 1 and same[0].label_id == info["object_label_id"] and same[0].label == info["object_label"]
+        assert 0.01 <= info["object_area"] == info["mask_fraction"] == round(float((mask > 0).mean()), 6) <= 0.9
+        json.dumps(info)
+        picks.add(info["object_label_id"] * 10000 + same[0].first_pixel)
+    assert len(picks) > 1  # different pairs pick different objects
+    dog = seg.label_ids(["DOG"])
+    assert dog == {2} and seg.label_ids([2, "cat"]) == {1, 2}
+    mask, info = choose_object(segments, rng_for(1, "p0"), area=(1e-6, 1.0), label_ids=dog)
+    assert info["object_label"] == "dog"
+    with pytest.raises(DropSample) as e:
+        choose_object(segments, rng_for(1, "p0"), area=(0.999, 1.0))
+    assert e.value.reason == "mask_no_object" and "no segment with an area fraction in [0.999, 1]" in str(e.value)
+    with pytest.raises(ValueError, match="object_labels: 'unicorn' is not a label of"):
+        seg.label_ids(["unicorn"])
+
+
 @pytest.mark.parametrize("section, expect", [
-    ({"kind": "inpaint", "mask": "rectangel"}, "mask: must be empty, rectangle or brush"),
+    ({"kind": "inpaint", "mask": "rectangel"}, "mask: must be empty, rectangle, brush or object"),
+    ({"kind": "inpaint", "mask": "rectangle", "restore_background": False, "mask_blur": 2}, "mask_blur: feathers"),
+    ({"kind": "inpaint", "mask": "object", "object_labels": []}, "object_labels: expected a non-empty list"),
+    ({"kind": "inpaint", "mask": "object", "object_area": [0, 0.5]}, "object_area:"),
     ({"kind": "inpaint", "mask": "empty", "restore_background": True}, "restore_background: mask: empty"),
     ({"kind": "inpaint", "area": [0.5, 0.2]}, "area: expected [low, high]"),
     ({"kind": "img2img", "strength": 0}, "strength: must be greater than 0"),
@@ -143,7 +208,7 @@ def test_mask_column_only_with_a_generator_that_makes_masks(tiny_sd, tiny_inpain
     assert makes([{"kind": "identity"}, {"kind": "inpaint", "mask": "brush"}])
 
 
-def test_generators_geometry_prompts_and_refusals(tiny_sd, tiny_inpaint):
+def test_generators_geometry_prompts_and_refusals(tiny_sd, tiny_inpaint, tiny_seg):
     from toolkit.generators.img2img import Img2Img, Img2ImgConfig
     from toolkit.generators.inpaint import Inpaint, InpaintConfig
     from toolkit.config.recipe import Recipe
@@ -166,6 +231,13 @@ def test_generators_geometry_prompts_and_refusals(tiny_sd, tiny_inpaint):
     assert np.array_equal(box.pixels[outside], real[outside]) and not np.array_equal(box.pixels, real)
     with pytest.raises(ValueError, match="9 input channels"):  # B-Free's trick needs an inpainting UNet
         Inpaint(InpaintConfig(model=tiny_sd, mask="empty", **GEN), r, "cpu")
+    big = InpaintConfig(model=tiny_inpaint, mask="object", segmenter=tiny_seg, object_area=[0.999, 1.0], **GEN)
+    g = Inpaint(big, r, "cpu")
+    out = g([real], ["p0"], ["a cat"])
+    assert isinstance(out[0], DropSample) and out[0].reason == "mask_no_object" and g.counters["mask_no_object"] == 1
+    with pytest.raises(ValueError, match="object_labels: 'unicorn' is not a label"):
+        Inpaint(InpaintConfig(model=tiny_inpaint, mask="object", segmenter=tiny_seg, object_labels=["unicorn"], **GEN),
+                r, "cpu")
 
 
 # --- builds ---------------------------------------------------------------------------------------
@@ -192,6 +264,9 @@ def test_augmented_build_is_aligned_and_masks_follow_the_geometry(cli, augmented
         prov = json.loads(by["inpaint_box"]["provenance"])
         assert prov["mask"] == "rectangle" and len(prov["box"]) == 4 and prov["restore_background"] is True
         assert json.loads(by["inpaint_brush"]["provenance"])["strokes"]
+        prov = json.loads(by["inpaint_object"]["provenance"])
+        assert LABELS[prov["object_label_id"]] == prov["object_label"] and 0.02 <= prov["object_area"] <= 0.9
+        assert prov["mask_params"]["segmenter_kind"] == "semantic" and prov["mask_blur"] == 2.0
     assert resized  # the resize op ran on some pairs, and their masks followed it
     code, report, _ = cli("verify", augmented)
     assert code == 0 and "OK" in report, report
@@ -200,11 +275,11 @@ def test_augmented_build_is_aligned_and_masks_follow_the_geometry(cli, augmented
     assert cli("card", augmented)[0] == 0  # validate_card with the mask column declared
 
 
-def test_rebuild_gives_the_same_bytes(tmp_path, tiny_sd, tiny_inpaint, augmented):
+def test_rebuild_gives_the_same_bytes(tmp_path, tiny_sd, tiny_inpaint, tiny_seg, augmented):
     import toolkit.generators.base
 
     toolkit.generators.base.WORKER_MODELS.clear()  # the models loaded afresh, as in another process
-    again = build(tmp_path, "again", recipe(tiny_sd, tiny_inpaint))
+    again = build(tmp_path, "again", recipe(tiny_sd, tiny_inpaint, tiny_seg))
     files = sorted(p.name for p in (augmented / "data").glob("*.parquet"))
     assert files and files == sorted(p.name for p in (again / "data").glob("*.parquet"))
     for name in files:
@@ -226,7 +301,10 @@ def test_load_dataset_returns_the_mask_column_with_the_exact_bytes(augmented):
     assert decoded.mode == "L"
 
 
-def test_outside_the_mask_the_fake_is_the_real_and_psnr_per_kind(plain, capsys):
+def test_outside_the_mask_the_fake_is_the_real_and_psnr_per_kind(plain, tiny_seg, capsys):
+    from toolkit.transforms.segment import Segmenter
+
+    segmenter = Segmenter(tiny_seg)
     pairs = check_alignment(load(plain), generators=KINDS)
     scores: dict[str, list[float]] = {k: [] for k in KINDS}
     for rows in pairs.values():
@@ -244,6 +322,15 @@ def test_outside_the_mask_the_fake_is_the_real_and_psnr_per_kind(plain, capsys):
         brush = pixels(by["inpaint_brush"]["image"]["bytes"])
         inside = pixels(by["inpaint_brush"]["mask"]["bytes"], "L") > 0
         assert np.array_equal(brush[~inside], real[~inside])  # restore_background: null = true
+        obj = pixels(by["inpaint_object"]["image"]["bytes"])
+        inside = pixels(by["inpaint_object"]["mask"]["bytes"], "L") > 0
+        assert np.array_equal(obj[~inside], real[~inside])  # feathered inwards: outside still the real's
+        segments = segmenter.segments(real)  # the stored mask is one segment of the real, as recorded
+        prov = json.loads(by["inpaint_object"]["provenance"])
+        (same,) = [sg for sg in segments if np.array_equal(sg.mask, inside)]
+        assert same.label_id == prov["object_label_id"]
+        gen = np.abs(obj.astype(int) - real.astype(int)).sum(-1) > 0
+        assert gen[inside].mean() > 0.5  # inpainted (random weights: noise), blended near the border
     mean = {k: round(float(np.mean(v)), 2) for k, v in scores.items()}
     with capsys.disabled():
         print(f"\nPSNR fake vs real (dB, mean over {len(pairs)} pairs, random tiny weights): {mean}")
@@ -283,7 +370,7 @@ def test_verify_catches_a_mask_of_the_wrong_size_and_a_missing_column(cli, augme
     assert "lacks the mask column" in report
 
 
-def test_drops_are_counted_under_their_reasons(cli, tmp_path, tiny_sd, tiny_inpaint):
+def test_drops_are_counted_under_their_reasons(cli, tmp_path, tiny_sd, tiny_inpaint, tiny_seg):
     folder = tmp_path / "imgs"
     folder.mkdir()
     rng = np.random.default_rng(2)
@@ -292,7 +379,7 @@ def test_drops_are_counted_under_their_reasons(cli, tmp_path, tiny_sd, tiny_inpa
         Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / f"{name}.png")
         if caption:
             (folder / f"{name}.txt").write_text(caption)
-    data = recipe(tiny_sd, tiny_inpaint, reals={"kind": "folder", "path": str(folder)},
+    data = recipe(tiny_sd, tiny_inpaint, tiny_seg, reals={"kind": "folder", "path": str(folder)},
                   image={"size": None, "min_size": 32}, augment={"ops": {}})
     data["fakes"] = [data["fakes"][0], {**data["fakes"][2], "area": [1e-4, 1e-4], "aspect": [1.0, 1.0]}]
     out = build(tmp_path, "drops", data)
@@ -305,10 +392,10 @@ def test_drops_are_counted_under_their_reasons(cli, tmp_path, tiny_sd, tiny_inpa
     assert cli("verify", out)[0] == 0
 
 
-def test_full_regenerations_alone_keep_todays_schema(tmp_path, tiny_sd, tiny_inpaint):
+def test_full_regenerations_alone_keep_todays_schema(tmp_path, tiny_sd, tiny_inpaint, tiny_seg):
     from toolkit.sample import COLUMNS
 
-    data = recipe(tiny_sd, tiny_inpaint, augment={"ops": {}}, reals={"kind": "bundled", "count": 2})
+    data = recipe(tiny_sd, tiny_inpaint, tiny_seg, augment={"ops": {}}, reals={"kind": "bundled", "count": 2})
     data["fakes"] = data["fakes"][:2]  # img2img + inpaint with the empty mask: no mask column
     out = build(tmp_path, "full", data)
     for f in (out / "data").glob("*.parquet"):

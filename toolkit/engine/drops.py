@@ -70,6 +70,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "no_caption": ("fake", "the generator prompts with the real's caption; the real has none and no captioner "
                    "(or fixed `prompt`) is set"),
     "mask_degenerate": ("fake", "the inpainting mask drawn for this pair covers no pixel (a tiny image or area)"),
+    "mask_no_object": ("fake", "`mask: object`: the segmentation model found no object of the allowed area "
+                       "(`object_area`) and categories (`object_labels`) in this real"),
     "caption_error": ("caption", "the captioner failed on this real"),
     "feature_error": ("features", "a per-row feature (e.g. DDIM inversion) failed for a member of the pair"),
 }

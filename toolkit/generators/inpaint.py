@@ -12,13 +12,21 @@ Mask modes (`mask:`):
   Masks are drawn at the pair's geometry (transforms/masks.py) from (seed, pair_id, name, "mask"),
   resized nearest-neighbour to the generation size for the pipeline; the stored label is the
   pair-size mask.
-- (`object`, a segmentation model's mask, is not implemented.)
+- `object`: one object of the real, found by a transformers segmentation model (`segmenter`, by hub id or
+  path: panoptic/instance or semantic) and drawn from the segments whose area fraction lies in
+  `object_area` (and whose category is in `object_labels`, when given); transforms/segment.py. The row
+  records the object's label id and name and its area; a pair with no such object is dropped
+  (`mask_no_object`).
 
 `restore_background` (default: true for rectangle and brush; `empty` has no background): after the
 output is brought back to the pair's geometry, the real's pixels are pasted outside the mask, so every
 pixel the mask marks 0 is exactly the real's (before the pair's matched augmentation, which both get).
 With `false`, the pixels outside the mask are the pipeline's own (they went through the VAE): the mask
 then marks what was inpainted, not what differs.
+`mask_blur` (pixels, default 0: a hard seam) feathers the paste: the inpainted pixels fade into the real
+over about 2 x `mask_blur` px *inside* the mask (transforms/masks.py `feather`), so the stored mask stays
+the binary ground truth (0: exactly the real's pixel; 255: generated or a blend). The pipeline itself
+always gets the binary mask.
 
 Model: any diffusers inpainting pipeline by hub id or local path, loaded with
 `AutoPipelineForInpainting` (default `stabilityai/stable-diffusion-2-inpainting`;
@@ -30,7 +38,7 @@ ratio, alignment back to the pair's geometry, batching) is img2img.py's `Regener
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 
@@ -38,6 +46,7 @@ from toolkit.config import validation as v
 from toolkit.config.registry import GENERATORS
 from toolkit.seeding import derive_seed, rng_for
 from toolkit.transforms import masks
+from toolkit.generators.base import Fake
 from toolkit.generators.img2img import Job, Regenerator, check_regeneration
 
 
@@ -46,8 +55,13 @@ class InpaintConfig:
     kind: str = "inpaint"
     model: str = "stabilityai/stable-diffusion-2-inpainting"  # hub id, local path or builtin:NAME
     revision: Optional[str] = None
-    mask: str = "rectangle"  # empty (B-Free: whole image, self-conditioned) | rectangle | brush
+    mask: str = "rectangle"  # empty (B-Free: whole image, self-conditioned) | rectangle | brush | object
     restore_background: Optional[bool] = None  # paste the real back outside the mask; null: true unless empty
+    mask_blur: float = 0.0  # feather the pasted background over ~2x this many px inside the mask (0: hard seam)
+    segmenter: str = "facebook/mask2former-swin-tiny-coco-panoptic"  # object: segmentation model, id or path
+    segmenter_revision: Optional[str] = None
+    object_area: List[float] = field(default_factory=lambda: [0.05, 0.5])  # object: area fraction range
+    object_labels: Optional[List[Any]] = None  # object: only these categories (names or ids); null: any
     area: List[float] = field(default_factory=lambda: [0.1, 0.4])  # rectangle: area fraction range
     aspect: List[float] = field(default_factory=lambda: [0.5, 2.0])  # rectangle: width / height range
     strokes: List[int] = field(default_factory=lambda: [1, 4])  # brush: number of strokes
@@ -78,6 +92,16 @@ class InpaintConfig:
         if self.mask == "empty" and self.restore_background:
             raise v.ConfigError("restore_background: mask: empty regenerates the whole image, there is no "
                                 "background to restore (pasting it would give the real back); use false or null")
+        v.at_least("mask_blur", self.mask_blur, 0)
+        if self.mask_blur and not self.restores:
+            raise v.ConfigError("mask_blur: feathers the pasted background, which needs restore_background "
+                                f"(mask: {self.mask}, restore_background: {self.restore_background}); use 0")
+        v.non_empty("segmenter", self.segmenter)
+        v.non_empty("segmenter_revision", self.segmenter_revision, optional=True)
+        v.low_high("object_area", self.object_area, 0, 1, low_open=True)
+        if self.object_labels is not None and (not isinstance(self.object_labels, (list, tuple)) or not self.object_labels):
+            raise v.ConfigError(f"object_labels: expected a non-empty list of category names or ids, or null, "
+                                f"got {self.object_labels!r}")
 
     @property
     def makes_masks(self) -> bool:
@@ -99,13 +123,24 @@ class Inpaint(Regenerator):
         if cfg.mask == "empty" and self.unet_in_channels != 9:
             raise ValueError(f"mask: empty needs an inpainting UNet (9 input channels); {cfg.model} has "
                              f"{self.unet_in_channels}, with which diffusers would return the real unchanged")
+        self.segmenter, self.object_ids = None, None
+        if cfg.mask == "object":
+            from toolkit.transforms.segment import Segmenter
+
+            self.segmenter = Segmenter(cfg.segmenter, cfg.segmenter_revision, device)
+            if cfg.object_labels is not None:
+                self.object_ids = self.segmenter.label_ids(cfg.object_labels)
 
     def provenance(self) -> dict:
         c = self.cfg
         params = {"rectangle": {"area": c.area, "aspect": c.aspect},
                   "brush": {"strokes": c.strokes, "brush_width": c.brush_width, "vertices": c.vertices}}
+        if self.segmenter is not None:
+            params["object"] = {"segmenter": c.segmenter, "segmenter_revision": c.segmenter_revision,
+                                "segmenter_kind": self.segmenter.kind, "object_area": c.object_area,
+                                "object_labels": c.object_labels}
         return {**super().provenance(), "mask_mode": c.mask, "mask_params": params.get(c.mask, {}),
-                "restore_background": c.restores}
+                "restore_background": c.restores, "mask_blur": c.mask_blur}
 
     def prepare(self, real: np.ndarray, pair_id: str, prompt: str) -> Job:
         job = super().prepare(real, pair_id, prompt)
@@ -118,6 +153,11 @@ class Inpaint(Regenerator):
         parts = (self.recipe.seed, pair_id, self.name, "mask")
         if c.mask == "rectangle":
             label, info = masks.rectangle(w, h, rng_for(*parts), area=c.area, aspect=c.aspect)
+        elif c.mask == "object":
+            from toolkit.transforms.segment import choose_object
+
+            label, info = choose_object(self.segmenter.segments(real), rng_for(*parts), area=c.object_area,
+                                        label_ids=self.object_ids)
         else:
             label, info = masks.brush(w, h, rng_for(*parts), strokes=c.strokes, brush_width=c.brush_width,
                                       vertices=c.vertices)
@@ -128,3 +168,9 @@ class Inpaint(Regenerator):
 
     def pipeline_kwargs(self, jobs: list[Job]) -> dict:
         return {"mask_image": [j.pipe_mask for j in jobs], "height": jobs[0].gen_height, "width": jobs[0].gen_width}
+
+    def _finish(self, job: Job, img: np.ndarray):
+        out = super()._finish(job, img)
+        if isinstance(out, Fake) and job.restore and self.cfg.mask_blur > 0:  # soft edges, inside the mask only
+            out = out._replace(pixels=masks.blend(out.pixels, job.real, job.label_mask, self.cfg.mask_blur))
+        return out

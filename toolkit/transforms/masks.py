@@ -19,7 +19,18 @@ Two shapes, each with its parameters recorded in the row's provenance:
   image. Drawn with PIL as lines with round joints (circles at every vertex). Recorded: `strokes`, a
   list of {width, points}.
 
+A third shape, `object` (a segmentation model's object), lives in transforms/segment.py.
+
 A mask that covers no pixel (a box rounded to zero width on a tiny image) is `DropSample("mask_degenerate")`.
+
+Soft edges (`feather`, the recipe's `mask_blur`): pasting the real back outside a hard mask leaves a
+seam a detector can learn. `feather` turns the binary mask into blending weights that fall smoothly
+to 0 at the mask's border *inside* the mask: alpha = clip(2 * G(mask) - 1, 0, 1) * mask, where G is a
+Gaussian blur of radius `blur` px (PIL's `GaussianBlur`, the filter of diffusers'
+`VaeImageProcessor.blur`) of the 0/1 mask. Along a straight edge G is 1/2 on the border, so alpha rises
+from 0 at the border to 1 about 2 x `blur` px inside. Feathering inwards keeps the mask the ground
+truth: a pixel the mask marks 0 is still exactly the real's, and every pixel with any generated
+content is marked 255 (those near the border are blends).
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ from PIL import Image, ImageDraw
 
 from toolkit.errors import DropSample
 
-MODES = ("empty", "rectangle", "brush")
+MODES = ("empty", "rectangle", "brush", "object")
 
 
 def rectangle(width: int, height: int, rng: np.random.Generator, area=(0.1, 0.4), aspect=(0.5, 2.0)
@@ -87,3 +98,24 @@ def to_size(mask: np.ndarray, width: int, height: int) -> Image.Image:
     """A mask resized for a pipeline (nearest-neighbour: it stays 0/255), as a PIL 'L' image."""
     img = Image.fromarray(mask, "L")
     return img if img.size == (width, height) else img.resize((width, height), Image.Resampling.NEAREST)
+
+
+def feather(mask: np.ndarray, blur: float) -> np.ndarray:
+    """Blending weights in [0, 1] (float32, H x W) for a 0/255 mask: 1 inside, 0 outside, soft inwards."""
+    from PIL import ImageFilter
+
+    inside = mask > 0
+    if blur <= 0:
+        return inside.astype(np.float32)
+    g = Image.fromarray(np.where(inside, 255, 0).astype(np.uint8), "L").filter(ImageFilter.GaussianBlur(blur))
+    alpha = np.clip(2.0 * np.asarray(g, dtype=np.float32) / 255.0 - 1.0, 0.0, 1.0)
+    return np.where(inside, alpha, 0.0).astype(np.float32)
+
+
+def blend(generated: np.ndarray, real: np.ndarray, mask: np.ndarray, blur: float = 0.0) -> np.ndarray:
+    """The generated pixels inside the mask, the real's outside (`blur` > 0: feathered, rounded to uint8)."""
+    if blur <= 0:
+        return np.where(mask[..., None] > 0, generated, real)
+    a = feather(mask, blur)[..., None]
+    out = a * generated.astype(np.float32) + (1.0 - a) * real.astype(np.float32)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
