@@ -208,7 +208,7 @@ def test_mask_column_only_with_a_generator_that_makes_masks(tiny_sd, tiny_inpain
     assert makes([{"kind": "identity"}, {"kind": "inpaint", "mask": "brush"}])
 
 
-def test_generators_geometry_prompts_and_refusals(tiny_sd, tiny_inpaint, tiny_seg):
+def test_generators_geometry_prompts_and_refusals(tiny_sd, tiny_inpaint):
     from toolkit.generators.img2img import Img2Img, Img2ImgConfig
     from toolkit.generators.inpaint import Inpaint, InpaintConfig
     from toolkit.config.recipe import Recipe
@@ -231,13 +231,6 @@ def test_generators_geometry_prompts_and_refusals(tiny_sd, tiny_inpaint, tiny_se
     assert np.array_equal(box.pixels[outside], real[outside]) and not np.array_equal(box.pixels, real)
     with pytest.raises(ValueError, match="9 input channels"):  # B-Free's trick needs an inpainting UNet
         Inpaint(InpaintConfig(model=tiny_sd, mask="empty", **GEN), r, "cpu")
-    big = InpaintConfig(model=tiny_inpaint, mask="object", segmenter=tiny_seg, object_area=[0.999, 1.0], **GEN)
-    g = Inpaint(big, r, "cpu")
-    out = g([real], ["p0"], ["a cat"])
-    assert isinstance(out[0], DropSample) and out[0].reason == "mask_no_object" and g.counters["mask_no_object"] == 1
-    with pytest.raises(ValueError, match="object_labels: 'unicorn' is not a label"):
-        Inpaint(InpaintConfig(model=tiny_inpaint, mask="object", segmenter=tiny_seg, object_labels=["unicorn"], **GEN),
-                r, "cpu")
 
 
 # --- builds ---------------------------------------------------------------------------------------

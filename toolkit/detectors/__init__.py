@@ -14,6 +14,7 @@ KINDS = {
     "clip-probe": "toolkit.detectors.clip_probe:ClipProbeDetector",
     "clip-knn": "toolkit.detectors.clip_knn:ClipKnnDetector",
     "fakeinversion": "toolkit.detectors.fakeinversion:FakeInversionDetector",
+    "bfree": "toolkit.detectors.bfree:BFreeDetector",
 }
 
 

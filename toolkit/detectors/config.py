@@ -245,8 +245,57 @@ class FakeInversionConfig(ResNetConfig):
     robustness: bool = False  # the sweep would perturb the image but not its (precomputed) maps
 
 
+@dataclass
+class BFreeConfig(CommonConfig):
+    """B-Free's detector (Guillaro et al.; grip-unina/B-Free): DINOv2 ViT with 4 registers, one logit,
+    crops of `crop` px never resized, `test_crops` (5: centre + corners) averaged at test (bfree.py)."""
+
+    kind: str = "bfree"
+    model: Optional[str] = "facebook/dinov2-with-registers-base"  # hub id or path; null: random init from `arch`
+    pretrained: bool = True  # false: the model's architecture with random weights
+    arch: Dict[str, Any] = field(default_factory=dict)  # transformers Dinov2WithRegistersConfig fields
+    crop: int = 504  # training crop and test crop side, a multiple of the patch size (B-Free: 504)
+    test_crops: int = 5  # 5: centre + 4 corners, logits averaged (B-Free's Wrapper5crops); 1: centre only
+    dropout: float = 0.0  # before the head (timm's ViT default drop rate)
+    lr: float = 1e-5  # Adam, betas (0.9, 0.999); not in B-Free's published code: the toolkit's choice
+    min_lr: float = 1e-7
+    lr_factor: float = 0.1
+    patience: int = 5
+    min_delta: float = 0.001
+    max_epochs: int = 100
+    pairs_per_batch: int = 8
+    val_augment: bool = True
+    eval_batch: int = 10  # crops per forward pass at test (rows x test_crops)
+    augment: TrainAugConfig = field(default_factory=lambda: TrainAugConfig(grayscale=0.0, rot90=0.0,
+                                                                            resized_crop_size=None))
+
+    def __post_init__(self):
+        super().__post_init__()
+        v.non_empty("model", self.model, optional=True)
+        if self.arch:
+            from transformers import Dinov2WithRegistersConfig
+
+            known = set(Dinov2WithRegistersConfig().to_dict())
+            for key in self.arch:
+                if key not in known:
+                    raise v.ConfigError(f"arch.{key}: not a transformers Dinov2WithRegistersConfig field"
+                                        + v.did_you_mean(key, sorted(known)))
+        v.at_least("crop", self.crop, 14)
+        v.one_of("test_crops", self.test_crops, (1, 5))
+        v.in_range("dropout", self.dropout, 0, 1, high_open=True)
+        v.above("lr", self.lr, 0)
+        v.at_least("min_lr", self.min_lr, 0)
+        if not 0 < self.lr_factor < 1:
+            raise v.ConfigError(f"lr_factor: must be within 0..1 (both excluded), got {self.lr_factor}")
+        v.at_least("patience", self.patience, 1)
+        v.at_least("min_delta", self.min_delta, 0)
+        v.at_least("max_epochs", self.max_epochs, 1)
+        v.at_least("pairs_per_batch", self.pairs_per_batch, 1)
+        v.at_least("eval_batch", self.eval_batch, 1)
+
+
 SCHEMAS = {"resnet50": ResNetConfig, "clip-probe": ClipProbeConfig, "clip-knn": ClipKnnConfig,
-           "fakeinversion": FakeInversionConfig}
+           "fakeinversion": FakeInversionConfig, "bfree": BFreeConfig}
 assert set(SCHEMAS) == set(KINDS)
 
 # The toolkit's earlier defaults, kept by name: lighter augmentation (lower probabilities, milder
@@ -265,6 +314,10 @@ PRESETS: dict = {
     "fakeinversion": {"paper": {}, "light": _LIGHT_RESNET},
     "clip-probe": {"paper": {}, "light": {"train_augment": False}},
     "clip-knn": {"paper": {}, "light": {}},
+    # CPU budgets: 224 px crops (16 x 14), the centre crop only at test, the lighter augmentation, larger steps
+    "bfree": {"paper": {}, "light": {"crop": 224, "test_crops": 1, "val_augment": False, "max_epochs": 20,
+                                     "lr": 1e-4, "min_lr": 1e-6,
+                                     "augment": {**_LIGHT_RESNET["augment"], "rot90": 0.0, "grayscale": 0.0}}},
 }
 PRESET_NAMES = ("paper", "light")
 

@@ -91,6 +91,17 @@ def describe_model(rec: dict) -> str:
                 f"untrained model's; patience {c['patience']}, lr/10 down to {c['min_lr']:g}, at most "
                 f"{c['max_epochs']} epochs); evaluated on full images; {c.get('precision', 'float32')}."
                 + _preset_line(rec))
+    if kind == "bfree":  # toolkit/detectors/bfree.py
+        hf = rec.get("hf_config", {})
+        init = (f"initialised from `{c['model']}`" if c["model"] and c["pretrained"] else "**random init**"
+                + (f" (hidden {hf.get('hidden_size')}, {hf.get('num_hidden_layers')} layers)" if hf else ""))
+        test = "the mean logit of 5 crops (centre + corners)" if c["test_crops"] == 5 else "the centre crop"
+        return (f"B-Free: DINOv2 ViT with {hf.get('num_register_tokens', '?')} registers (patch "
+                f"{hf.get('patch_size', '?')}), {init}, one logit on the CLS token; {n:,} parameters. Adam lr "
+                f"{c['lr']:g}, {c['pairs_per_batch']} pairs per batch, {c['crop']} px crops never resized, after paired "
+                f"augmentation ({_aug_resnet(c['augment'])}); early stopping on validation balanced accuracy "
+                f"(patience {c['patience']}, lr/10 down to {c['min_lr']:g}, at most {c['max_epochs']} epochs); "
+                f"scored on {test} of {c['crop']} px; {c.get('precision', 'float32')}." + _preset_line(rec))
     if kind == "clip-probe":
         a = c.get("augment", {})
         if c.get("train_augment"):
