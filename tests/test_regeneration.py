@@ -440,3 +440,46 @@ def test_webdataset_export_carries_the_masks(plain, tmp_path):
                 assert row["mask.png"]["bytes"] == want["mask"]["bytes"]
             n += 1
     assert n == len(stored)
+
+
+def test_bfree_recipe_reads_and_its_offline_variant_builds_and_loads(tmp_path, tiny_inpaint, tiny_seg):
+    """recipes/bfree.yaml as written, then the same recipe offline: bundled reals, the tiny pipelines and
+    segmenter of this file in place of the hub models, no detector (tests/test_bfree.py trains one)."""
+    import datasets
+
+    from conftest import ROOT
+    from toolkit.config.recipe import load_recipe
+
+    r = load_recipe(ROOT / "recipes" / "bfree.yaml", ["reals.url_list=x.parquet"])
+    assert [(f.name, f.mask, f.restores) for f in r.fakes] == [
+        ("inpaint_self", "empty", False), ("inpaint_object", "object", True), ("inpaint_box", "rectangle", False)]
+    assert {f.model for f in r.fakes} == {"stabilityai/stable-diffusion-2-inpainting"} and r.makes_masks()
+    assert (r.detector.kind, r.detector.preset, r.detector.crop, r.detector.test_crops) == ("bfree", "paper", 504, 5)
+    assert r.image.size == 512 and r.augment.matched
+
+    data = yaml.safe_load((ROOT / "recipes" / "bfree.yaml").read_text())
+    data.update(reals={"kind": "bundled", "count": 4}, image={"size": 48, "min_size": 32},
+                runner={"shard_size": 4, "scheduler": "synchronous", "progress": False, "device": "cpu"})
+    for key in ("captioner", "detector"):
+        data.pop(key)
+    for f in data["fakes"]:
+        f.update(model=tiny_inpaint, **GEN)
+        if f["mask"] == "object":
+            f.update(segmenter=tiny_seg, object_area=[0.02, 0.9], mask_blur=2.0)
+    out = build(tmp_path, "bfree_offline", data)
+    dsd = datasets.load_dataset(str(out))
+    rows = [r for split in dsd.values() for r in split]
+    assert len(rows) == 4 * 4 and {r["source"] for r in rows} == {"real", "inpaint_self", "inpaint_object", "inpaint_box"}
+    for r in rows:
+        if r["source"] == "real":
+            assert r["mask"] is None
+            continue
+        m = np.asarray(r["mask"])
+        assert m.shape == (r["height"], r["width"]) == (48, 48) and set(np.unique(m)) <= {0, 255}
+        prov = json.loads(r["provenance"])
+        if r["source"] == "inpaint_self":
+            assert (m == 255).all() and prov["mask"] == "empty"
+        elif r["source"] == "inpaint_object":
+            assert prov["object_label"] in LABELS.values() and prov["object_area"] == round(float((m > 0).mean()), 6)
+        else:
+            assert prov["mask"] == "rectangle" and prov["restore_background"] is False
