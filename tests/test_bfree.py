@@ -62,6 +62,7 @@ def test_bfree_learns_a_separable_set_and_reports_calibration(ds, vit, tmp_path)
     assert rec["test"]["ece"] == pytest.approx(expected_calibration_error(test.labels, p))
     assert rec["test"]["nll"] == pytest.approx(negative_log_likelihood(test.labels, p))
     assert 0 <= rec["test"]["ece"] < 1 and rec["test"]["nll"] > 0
+    assert rec["test"]["ece_balanced"] is not None and rec["test"]["nll_balanced"] > 0  # as B-Free reports them
     card = (tmp_path / "m" / "README.md").read_text()
     assert "bfree" in card
     # five crops at test: the same trained weights, each score the mean logit of five crops
@@ -127,3 +128,19 @@ def test_paper_preset_and_bad_values(cli, ds, tmp_path):
                          "arch={hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 1, patch_size: 4}")
     assert code != 0 and "detector.crop: 30 is not a multiple of the model's patch size 4" in err
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("toolkit: error: detector.crop: 30")
+
+
+def test_balanced_calibration_metrics_follow_bfree_dmetrics_by_hand():
+    from toolkit.detectors.metrics import balanced_ece, balanced_nll, summary
+
+    # 3 reals (weight 1/3 each), 1 fake (weight 1): reals at 0.1, 0.1, 0.4, fake at 0.8; total weight 2.
+    # bins (floor 15p): 0.1 -> 1 (two reals), 0.4 -> 6 (a real), 0.8 -> 12 (the fake)
+    # bin 1: |0.1 - 0| * (2/3) / 2; bin 6: |0.4 - 0| * (1/3) / 2; bin 12: |0.8 - 1| * 1 / 2
+    labels, p = [0, 0, 0, 1], [0.1, 0.1, 0.4, 0.8]
+    assert balanced_ece(labels, p) == pytest.approx(0.1 / 3 + 0.4 / 6 + 0.1)
+    # per class: reals -(2 log 0.9 + log 0.6) / 3, fakes -log 0.8; their mean
+    assert balanced_nll(labels, p) == pytest.approx((-(2 * np.log(0.9) + np.log(0.6)) / 3 - np.log(0.8)) / 2)
+    assert balanced_ece([0, 1], [0.0, 1.0]) == 0.0  # p == 1.0 falls outside the 15 summed bins (reference)
+    m = summary(labels, p)
+    assert m["ece_balanced"] == balanced_ece(labels, p) and m["nll_balanced"] == balanced_nll(labels, p)
+    assert summary([1, 1], [0.4, 0.9])["ece_balanced"] is None  # one class: undefined, as in the reference

@@ -10,7 +10,13 @@ Calibration, as B-Free reports it beside AP/AUC/accuracy: `ece` (expected calibr
 probability, 15 equal-width bins over [0, 1]: per bin |mean predicted probability - fraction of fakes|,
 weighted by the bin's share of images; Naeini et al. 2015, Guo et al. 2017) and `nll` (mean binary
 cross-entropy, probabilities clipped to [1e-7, 1 - 1e-7]). Lower is better for both. These are the
-standard definitions; B-Free's own binning was not checked against its code.
+standard definitions. B-Free's tables use *class-balanced* versions (grip-unina/B-Free,
+code/utils/dmetrics.py:47-100, called by code/main_bfree.py:82-83): every image weighted by 1 / (its
+class's count), so reals and fakes count equally whatever their ratio. `ece_balanced` follows its
+`balanced_ece_binary` exactly (15 bins by floor(15 p), per bin |weighted mean p - weighted fraction of
+fakes| x the bin's share of the weight; like the reference, a probability of exactly 1.0 falls in a 16th
+bin that is never summed); `nll_balanced` is its `balanced_nll_binary`, the mean of the two classes' mean
+cross-entropies, here from the probability clipped as for `nll` (the reference starts from the logit).
 
 UnivFD's tables also give accuracy at the best threshold searched on the test set itself
 (`find_best_threshold`, validate.py:45-65; applied by `calculate_acc`, validate.py:90-94): an oracle
@@ -123,11 +129,37 @@ def negative_log_likelihood(labels, scores, eps: float = 1e-7) -> float | None:
     return float(-(labels * np.log(p) + (1 - labels) * np.log(1 - p)).mean())
 
 
+def balanced_ece(labels, scores, bins: int = ECE_BINS) -> float | None:
+    """B-Free's `balanced_ece_binary` (dmetrics.py:71-100) on fake probabilities; None without both classes."""
+    labels, p = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    if labels.min(initial=1) == labels.max(initial=0):
+        return None
+    counts = {c: (labels == c).sum() for c in (0, 1)}
+    w = np.where(labels == 1, 1.0 / counts[1], 1.0 / counts[0])
+    idx = np.floor(bins * p)
+    ece = 0.0
+    for b in range(bins):  # idx == bins (p == 1.0) is never summed, as in the reference
+        m = idx == b
+        if m.any():
+            wb = w[m]
+            ece += abs((wb * p[m]).sum() / wb.sum() - (wb * (labels[m] == 1)).sum() / wb.sum()) * wb.sum() / w.sum()
+    return float(ece)
+
+
+def balanced_nll(labels, scores, eps: float = 1e-7) -> float | None:
+    """B-Free's `balanced_nll_binary` (dmetrics.py:47-68): the mean of the per-class mean cross-entropies."""
+    labels, p = np.asarray(labels), np.clip(np.asarray(scores, dtype=np.float64), eps, 1 - eps)
+    if labels.min(initial=1) == labels.max(initial=0):
+        return None
+    return float((-np.log(p[labels == 1]).mean() - np.log(1 - p[labels == 0]).mean()) / 2)
+
+
 def summary(labels, scores, val_threshold: float | None = None) -> dict:
     labels = np.asarray(labels)
     out = {"n": int(len(labels)), "n_real": int((labels == 0).sum()), "n_fake": int((labels == 1).sum()),
            "ap": average_precision(labels, scores), "roc_auc": roc_auc(labels, scores),
-           "ece": expected_calibration_error(labels, scores), "nll": negative_log_likelihood(labels, scores)}
+           "ece": expected_calibration_error(labels, scores), "nll": negative_log_likelihood(labels, scores),
+           "ece_balanced": balanced_ece(labels, scores), "nll_balanced": balanced_nll(labels, scores)}
     at_half = accuracies(labels, scores, 0.5)
     out.update({"acc@0.5": at_half["acc"], "real_acc": at_half["real_acc"], "fake_acc": at_half["fake_acc"],
                 "balanced_acc": at_half["balanced_acc"]})
