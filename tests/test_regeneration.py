@@ -178,6 +178,20 @@ def test_object_masks_are_one_segment_chosen_by_the_pair_seed(tiny_seg):
         seg.label_ids(["unicorn"])
 
 
+def test_object_masks_from_a_panoptic_model(tmp_path):
+    from tiny_segment import build_tiny_mask2former
+    from toolkit.seeding import rng_for
+    from toolkit.transforms.segment import Segmenter, choose_object
+
+    seg = Segmenter(build_tiny_mask2former(tmp_path / "m2f"))
+    assert seg.kind == "panoptic"  # AutoModelForUniversalSegmentation, post_process_panoptic_segmentation
+    real = np.random.default_rng(3).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    (segment,) = seg.segments(real)
+    assert segment.label == "cat" and segment.mask.shape == (40, 56) and segment.mask.any()
+    mask, info = choose_object([segment], rng_for(1, "p0"), area=(0.01, 1.0), label_ids=seg.label_ids(["cat"]))
+    assert np.array_equal(mask > 0, segment.mask) and info["object_label"] == "cat"
+
+
 @pytest.mark.parametrize("section, expect", [
     ({"kind": "inpaint", "mask": "rectangel"}, "mask: must be empty, rectangle, brush or object"),
     ({"kind": "inpaint", "mask": "rectangle", "restore_background": False, "mask_blur": 2}, "mask_blur: feathers"),

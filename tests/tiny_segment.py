@@ -27,3 +27,27 @@ def build_tiny_segformer(path) -> str:
     model.save_pretrained(path)
     SegformerImageProcessor(size={"height": 64, "width": 64}).save_pretrained(path)
     return str(path)
+
+
+def build_tiny_mask2former(path) -> str:
+    """A tiny random Mask2Former (panoptic, `AutoModelForUniversalSegmentation`) with one query whose class
+    score is pushed to 'cat': post-processing keeps exactly that one segment (random queries would all fall
+    under its score and overlap thresholds)."""
+    import torch
+    from transformers import Mask2FormerConfig, Mask2FormerForUniversalSegmentation, Mask2FormerImageProcessor, SwinConfig
+
+    torch.manual_seed(0)
+    labels = {0: "cat", 1: "dog"}
+    swin = SwinConfig(image_size=64, patch_size=4, embed_dim=16, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1],
+                      window_size=4, out_features=["stage1", "stage2", "stage3", "stage4"])
+    cfg = Mask2FormerConfig(backbone_config=swin, hidden_dim=32, feature_size=32, mask_feature_size=32,
+                            encoder_feedforward_dim=32, dim_feedforward=32, encoder_layers=1, decoder_layers=2,
+                            num_attention_heads=1, num_queries=1, num_labels=2, id2label=labels,
+                            label2id={v: k for k, v in labels.items()}, use_pretrained_backbone=False)
+    model = Mask2FormerForUniversalSegmentation(cfg)
+    with torch.no_grad():
+        model.class_predictor.bias.copy_(torch.tensor([4.0, -4.0, -4.0]))  # cat, dog, no-object
+    path = Path(path)
+    model.save_pretrained(path)
+    Mask2FormerImageProcessor(size={"height": 64, "width": 64}).save_pretrained(path)
+    return str(path)
