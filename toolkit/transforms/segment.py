@@ -55,18 +55,24 @@ class Segmenter:
 
     def __init__(self, model: str, revision: str | None = None, device: str = "cpu"):
         import transformers
+        from transformers.models.auto.modeling_auto import MODEL_FOR_UNIVERSAL_SEGMENTATION_MAPPING_NAMES
 
         kwargs = {"revision": revision} if revision else {}
         self.model_id = model
         self.device = device
-        self.kind = "panoptic"
         try:
-            net = transformers.AutoModelForUniversalSegmentation.from_pretrained(model, **kwargs)
-        except ValueError:  # not a universal model: a semantic one (or a clear error from it)
-            net = transformers.AutoModelForSemanticSegmentation.from_pretrained(model, **kwargs)
-            self.kind = "semantic"
+            config = transformers.AutoConfig.from_pretrained(model, **kwargs)
+            universal = config.model_type in MODEL_FOR_UNIVERSAL_SEGMENTATION_MAPPING_NAMES
+            auto = (transformers.AutoModelForUniversalSegmentation if universal
+                    else transformers.AutoModelForSemanticSegmentation)
+            net = auto.from_pretrained(model, **kwargs)
+            self.processor = transformers.AutoImageProcessor.from_pretrained(model, **kwargs)
+        except (OSError, ValueError) as e:  # the generator's loader shows the first line: name the segmenter
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ValueError(f"segmenter {model!r}: cannot load as a panoptic/instance or semantic segmentation "
+                             f"model ({first})") from None
+        self.kind = "panoptic" if universal else "semantic"
         self.net = net.to(device).eval()
-        self.processor = transformers.AutoImageProcessor.from_pretrained(model, **kwargs)
         self.id2label = {int(k): str(v) for k, v in net.config.id2label.items()}
 
     def label_ids(self, labels) -> set[int]:
