@@ -34,7 +34,7 @@ COLUMNS = {
 }
 
 # The optional label column of builds whose recipe has a generator that makes masks (inpainting with a
-# rectangle or brush mask; `Recipe.makes_masks()`), after every other column. Builds without one keep
+# rectangle, brush or object mask; `Recipe.makes_masks()`), after every other column. Builds without one keep
 # exactly the columns above (same schema, same bytes). What it holds (docs/regeneration.md):
 # - fakes: lossless PNG of a single-channel (mode L) 0/255 mask at the row's width x height, 255 where the
 #   generator made the pixel; a full regeneration (img2img, inpaint `mask: empty`, vae_roundtrip,

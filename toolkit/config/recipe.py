@@ -195,7 +195,7 @@ class Recipe:
     # --- derived -------------------------------------------------------------------------------
     def makes_masks(self) -> bool:
         """Whether the build has the `mask` column: a generator among the fakes makes partial fakes
-        (inpainting with a rectangle or brush mask; see sample.MASK_COLUMN)."""
+        (inpainting with a rectangle, brush or object mask; see sample.MASK_COLUMN)."""
         from toolkit.generators.base import makes_masks
 
         return any(makes_masks(f) for f in self.fakes or [] if not isinstance(f, dict))

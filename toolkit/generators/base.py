@@ -170,6 +170,6 @@ def check_generator(cfg) -> None:
 
 def makes_masks(cfg) -> bool:
     """A generator config whose fakes may regenerate only part of the image declares it with a
-    `makes_masks` attribute (a property of the config: inpainting with a rectangle or brush mask). A
+    `makes_masks` attribute (a property of the config: inpainting with a rectangle, brush or object mask). A
     recipe with at least one such generator gets the `mask` column (sample.py)."""
     return bool(getattr(cfg, "makes_masks", False))
