@@ -107,7 +107,7 @@ class DDIMInverter:
         self.inverse = DDIMInverseScheduler.from_config(pipe.scheduler.config)
         self.forward = DDIMScheduler.from_config(pipe.scheduler.config)
         self.scale = float(pipe.vae.config.scaling_factor)
-        from toolkit.generators.text2image import pipeline_weights_sha256
+        from toolkit.generators.diffusion import pipeline_weights_sha256
 
         self.weights_sha256 = pipeline_weights_sha256(pipe)
 

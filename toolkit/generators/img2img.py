@@ -35,55 +35,19 @@ from typing import Any, Optional
 
 import numpy as np
 
-from toolkit.config import validation as v
 from toolkit.errors import DropSample
 from toolkit.config.registry import GENERATORS
 from toolkit.seeding import derive_seed
-from toolkit.generators.base import Fake, Generator, check_generator, resolve_model, torch_dtype
-from toolkit.generators.text2image import SCHEDULERS, apply_scheduler, pipeline_weights_sha256, prompt_info
-
-
-def check_regeneration(cfg) -> None:
-    """The fields every regeneration config has (img2img, inpaint), checked in one style."""
-    check_generator(cfg)
-    v.non_empty("model", cfg.model)
-    v.non_empty("revision", cfg.revision, optional=True)
-    if cfg.prompt is not None and not isinstance(cfg.prompt, str):
-        raise v.ConfigError(f"prompt: must be a string or null (each real's caption), got {cfg.prompt!r}")
-    v.one_of("scheduler", cfg.scheduler, ["default", *SCHEDULERS], what="scheduler")
-    v.at_least("steps", cfg.steps, 1)
-    v.above("strength", cfg.strength, 0)
-    v.in_range("strength", cfg.strength, 0, 1)
-    if int(cfg.steps * cfg.strength) < 1:  # diffusers runs int(steps * strength) steps
-        raise v.ConfigError(f"strength: steps x strength must give at least one denoising step, got "
-                            f"{cfg.steps} x {cfg.strength:g}")
-    v.at_least("guidance_scale", cfg.guidance_scale, 0)
-    for key in ("height", "width"):
-        v.multiple_of(key, getattr(cfg, key), 8)
-    v.dtype("dtype", cfg.dtype)
+from toolkit.generators.base import Fake, Generator, resolve_model, torch_dtype
+from toolkit.generators.diffusion import RegenerationConfig, apply_scheduler, pipeline_weights_sha256, prompt_info
 
 
 @dataclass
-class Img2ImgConfig:
+class Img2ImgConfig(RegenerationConfig):
     kind: str = "img2img"
-    model: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # hub id, local path or builtin:NAME
-    revision: Optional[str] = None
-    prompt: Optional[str] = None  # null: each real's caption; a string: this prompt for every pair ("" = none)
-    negative_prompt: Optional[str] = None
-    strength: float = 0.5  # fraction of the schedule re-run from the noised real (SDEdit); 1 = from noise
-    steps: int = 50  # schedule length; int(steps * strength) steps are run
-    guidance_scale: float = 7.5
-    scheduler: str = "default"  # default (the model's own) | ddim | euler_a | dpmpp_2m | ... (text2image's list)
-    height: int = 512  # generation area (height x width pixels); the aspect ratio is the real's
-    width: int = 512
-    dtype: str = "float16"  # float16 | bfloat16 | float32 (float32 on CPU)
-    batch_size: int = 8
-    name: Optional[str] = None  # the rows' `source` value; default img2img
-
-    float16_needs_gpu = True  # (not a field) the recipe refuses dtype float16 with runner.device: cpu
-
-    def __post_init__(self):
-        check_regeneration(self)
+    # (RegenerationConfig: prompt, strength 0.5 = SDEdit half way; DiffusionConfig: model, revision,
+    # negative_prompt, steps -- int(steps * strength) are run --, guidance_scale, scheduler, height x width:
+    # the generation area, the aspect ratio is the real's, dtype, batch_size, name)
 
 
 @dataclass

@@ -47,14 +47,17 @@ from toolkit.config.registry import GENERATORS
 from toolkit.seeding import derive_seed, rng_for
 from toolkit.transforms import masks
 from toolkit.generators.base import Fake
-from toolkit.generators.img2img import Job, Regenerator, check_regeneration
+from toolkit.generators.diffusion import RegenerationConfig
+from toolkit.generators.img2img import Job, Regenerator
 
 
 @dataclass
-class InpaintConfig:
+class InpaintConfig(RegenerationConfig):
+    # (RegenerationConfig: prompt, strength; DiffusionConfig: revision, negative_prompt, steps,
+    # guidance_scale, scheduler, height x width: the generation area, the aspect ratio is the real's,
+    # dtype, batch_size, name)
     kind: str = "inpaint"
     model: str = "stabilityai/stable-diffusion-2-inpainting"  # hub id, local path or builtin:NAME
-    revision: Optional[str] = None
     mask: str = "rectangle"  # empty (B-Free: whole image, self-conditioned) | rectangle | brush | object
     restore_background: Optional[bool] = None  # paste the real back outside the mask; null: true unless empty
     mask_blur: float = 0.0  # feather the pasted background over ~2x this many px inside the mask (0: hard seam)
@@ -67,22 +70,14 @@ class InpaintConfig:
     strokes: List[int] = field(default_factory=lambda: [1, 4])  # brush: number of strokes
     brush_width: List[float] = field(default_factory=lambda: [0.05, 0.15])  # brush: fraction of the short side
     vertices: List[int] = field(default_factory=lambda: [4, 10])  # brush: segments per stroke
-    prompt: Optional[str] = None  # null: each real's caption; a string: this prompt for every pair ("" = none)
-    negative_prompt: Optional[str] = None
     strength: float = 1.0  # 1: the masked region from pure noise (diffusers' default)
-    steps: int = 50
-    guidance_scale: float = 7.5
-    scheduler: str = "default"
-    height: int = 512  # generation area (height x width pixels); the aspect ratio is the real's
-    width: int = 512
-    dtype: str = "float16"  # float16 | bfloat16 | float32 (float32 on CPU)
-    batch_size: int = 8
-    name: Optional[str] = None  # the rows' `source` value; default inpaint
 
-    float16_needs_gpu = True  # (not a field) the recipe refuses dtype float16 with runner.device: cpu
+    # fields added after inpaint builds existed, at the value those builds had: not part of their identity
+    neutral_defaults = {"mask_blur": 0.0, "segmenter": "facebook/mask2former-swin-tiny-coco-panoptic",
+                        "segmenter_revision": None, "object_area": [0.05, 0.5], "object_labels": None}
 
     def __post_init__(self):
-        check_regeneration(self)
+        super().__post_init__()
         v.one_of("mask", self.mask, masks.MODES)
         v.low_high("area", self.area, 0, 1, low_open=True)
         v.low_high("aspect", self.aspect, 0, low_open=True)

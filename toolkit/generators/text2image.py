@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -35,55 +34,25 @@ from toolkit.config import validation as v
 from toolkit.errors import DropSample
 from toolkit.config.registry import GENERATORS
 from toolkit.seeding import derive_seed, rng_for
-from toolkit.generators.base import Fake, Generator, check_generator, resolve_model, state_dict_sha256, torch_dtype
+from toolkit.generators.base import Fake, Generator, resolve_model, torch_dtype
+from toolkit.generators.diffusion import DiffusionConfig, apply_scheduler, pipeline_weights_sha256, prompt_info
 
-# scheduler name -> (diffusers class, extra config); "default" keeps the model's own scheduler
-SCHEDULERS = {
-    "ddim": ("DDIMScheduler", {}),
-    "pndm": ("PNDMScheduler", {}),
-    "ddpm": ("DDPMScheduler", {}),
-    "euler": ("EulerDiscreteScheduler", {}),
-    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
-    "heun": ("HeunDiscreteScheduler", {}),
-    "lms": ("LMSDiscreteScheduler", {}),
-    "dpmpp_2m": ("DPMSolverMultistepScheduler", {}),
-    "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
-    "unipc": ("UniPCMultistepScheduler", {}),
-}
 
 
 @dataclass
-class Text2ImageConfig:
+class Text2ImageConfig(DiffusionConfig):
     kind: str = "text2image"
-    model: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # hub id, local path or builtin:NAME
-    revision: Optional[str] = None
-    scheduler: str = "default"  # default (the model's own: PNDM for SD v1.5) | ddim | euler_a | dpmpp_2m | ...
-    steps: int = 50
-    guidance_scale: float = 7.5
-    negative_prompt: Optional[str] = None
-    height: int = 512  # generation size; the output is then aligned to the real's size
-    width: int = 512
-    dtype: str = "float16"  # float16 | bfloat16 | float32 (float32 on CPU)
-    batch_size: int = 8
+    # (DiffusionConfig: model, revision, negative_prompt, steps, guidance_scale, scheduler -- the model's own
+    # is PNDM for SD v1.5 --, height x width: the generation size, then aligned to the real's size, dtype,
+    # batch_size, name)
     safety_checker: str = "off"  # off | on (flagged outputs drop their pair: nsfw_filtered)
     compile: bool = False  # torch.compile the UNet (GPU; first batch pays the compilation)
-    name: Optional[str] = None  # the rows' `source` value; default text2image
-
-    float16_needs_gpu = True  # (not a field) the recipe refuses dtype float16 with runner.device: cpu
 
     def __post_init__(self):  # checked when the recipe is read, not after workers have started
         # YAML 1.1 reads a bare on/off as a boolean, which the str field receives as "True"/"False"
         self.safety_checker = {"true": "on", "false": "off"}.get(str(self.safety_checker).lower(),
                                                                  self.safety_checker)
-        check_generator(self)
-        v.non_empty("model", self.model)
-        v.non_empty("revision", self.revision, optional=True)
-        v.one_of("scheduler", self.scheduler, ["default", *SCHEDULERS], what="scheduler")
-        v.at_least("steps", self.steps, 1)
-        v.at_least("guidance_scale", self.guidance_scale, 0)
-        for key in ("height", "width"):
-            v.multiple_of(key, getattr(self, key), 8)
-        v.dtype("dtype", self.dtype)
+        super().__post_init__()
         v.one_of("safety_checker", self.safety_checker, ("off", "on"))
 
 
@@ -196,38 +165,3 @@ class Text2Image(Generator):
             arr, info = cover_crop(pil, width=w, height=h, resize_filter=img.resize_filter, crop=img.crop, rng=rng)
         fit = {k: info[k] for k in ("scaled_width", "scaled_height", "crop_box")}
         return Fake(arr, {**fake.provenance, "fit": fit})
-
-
-def pipeline_weights_sha256(pipe) -> str:
-    """sha256 over the weights of the pipeline's models, by component name (unet, vae, text_encoder; for
-    other families also text_encoder_2 / transformer when the pipeline has them)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for name in ("unet", "vae", "text_encoder", "text_encoder_2", "transformer"):
-        model = getattr(pipe, name, None)
-        if model is None and name not in ("unet", "vae", "text_encoder"):
-            continue
-        h.update(f"{name}:{state_dict_sha256(model)}".encode())
-    return h.hexdigest()
-
-
-def apply_scheduler(pipe, name: str) -> None:
-    """Replace `pipe.scheduler` by the scheduler called `name` in SCHEDULERS, built from the pipeline's own
-    scheduler config; "default" keeps the model's own. Shared by every diffusers-pipeline generator."""
-    if name == "default":
-        return
-    import diffusers
-
-    cls_name, extra = SCHEDULERS[name]
-    pipe.scheduler = getattr(diffusers, cls_name).from_config(pipe.scheduler.config, **extra)
-
-
-def prompt_info(tokenizer, max_tokens: int, prompt: str) -> dict:
-    """Token count and truncation of `prompt` as a CLIP tokenizer with a `max_tokens` window sees it: the
-    pipeline keeps BOS + the first max-2 tokens + EOS, and `prompt_used` is the text the encoder saw."""
-    ids = tokenizer(prompt, truncation=False, add_special_tokens=True, verbose=False).input_ids
-    info = {"prompt": prompt, "prompt_tokens": len(ids), "truncated": len(ids) > max_tokens}
-    if info["truncated"]:
-        info["prompt_used"] = tokenizer.decode(ids[1 : max_tokens - 1], skip_special_tokens=True)
-    return info
