@@ -42,7 +42,12 @@ def run(args) -> int:
 
         print(yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None), end="")
         return 0
+    from toolkit.commands._inputs import dataset_input
     from toolkit.detectors.run import train_and_evaluate
+
+    dataset_input(args.dataset)  # a path that does not exist: one line, exit 2, before anything is loaded
+    if cfg.val_dataset:
+        dataset_input(cfg.val_dataset)
 
     rec = train_and_evaluate(args.dataset, cfg, out=args.out, update_card=not args.no_card,
                              echo=lambda s: print(s, file=sys.stderr))
