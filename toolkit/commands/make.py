@@ -50,6 +50,9 @@ def run(args) -> int:
     if args.print_recipe:
         print(recipe.to_yaml(), end="")
         return 0
+    from toolkit.models import check_recipe_models
+
+    check_recipe_models(recipe, remote=bool(args.scheduler and "://" in args.scheduler))  # offline: cached?
     from toolkit.engine.runner import make
     from toolkit.engine.summary import format_summary
 
