@@ -162,10 +162,10 @@ def test_verify_names_each_changed_missing_and_extra_file_of_a_pushed_copy(cli, 
     problems = [ln[4:] for ln in stdout.splitlines() if ln.startswith("  - ")]
     rel_fig = f"meta/figures/{fig.name}"
     assert sorted(problems) == sorted([
-        "README.md: changed since it was published (sha256 differs from meta/manifest.json; "
-        f"{(target / 'README.md').stat().st_size} bytes, meta/manifest.json says "
+        "README.md: sha256 differs from meta/manifest.json (changed since it was published; "
+        f"{(target / 'README.md').stat().st_size} bytes, the manifest says "
         f"{(target / 'README.md').stat().st_size - len(chr(10) + 'edited after the push' + chr(10))})",
         "meta/LICENSE.md: missing (named by meta/manifest.json)",
         "meta/extra.json: extra file, not in meta/manifest.json (added after the copy was published)",
-        f"{rel_fig}: changed since it was published (sha256 differs from meta/manifest.json; same size)",
+        f"{rel_fig}: sha256 differs from meta/manifest.json (changed since it was published; same size)",
     ])

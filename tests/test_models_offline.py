@@ -49,7 +49,7 @@ def test_local_paths_builtins_and_cached_ids_pass_the_check(tmp_path, monkeypatc
     import huggingface_hub.constants
 
     from toolkit.errors import ToolkitError
-    from toolkit.models import check_available, offline
+    from toolkit.models import check_available, looks_like_repo_id, offline
 
     assert offline()
     (tmp_path / "my_vae").mkdir()
@@ -67,6 +67,22 @@ def test_local_paths_builtins_and_cached_ids_pass_the_check(tmp_path, monkeypatc
     check_available("org/cached-model", "fakes[0].model")
     with pytest.raises(ToolkitError, match="at revision 'v2' is not available offline"):
         check_available("org/cached-model", "fakes[0].model", revision="v2")
+    check_available(str(tmp_path / "not-there"), "fakes[0].model")  # a path: the loader's error names it
+    assert not looks_like_repo_id("./vae") and not looks_like_repo_id("a/b/c") and looks_like_repo_id("org/x")
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     check_available(NOT_CACHED, "fakes[0].model")  # online: the loader downloads, nothing to check here
+
+
+def test_the_models_a_recipe_would_load_are_the_ones_checked():
+    from toolkit.config.recipe import load_recipe
+    from toolkit.models import recipe_models
+
+    r = load_recipe("fakeinversion", ["reals.url_list=x.parquet"])
+    assert [p for p, _, _ in recipe_models(r)] == ["fakes[0].model", "captioner.model", "features[0].model",
+                                                  "features[0].caption_model"]
+    r = load_recipe("fakeinversion", ["reals.url_list=x.parquet", "features.0.caption=row", "fakes.0.revision=v1",
+                                      "captioner=null"])
+    assert recipe_models(r) == [("fakes[0].model", "stable-diffusion-v1-5/stable-diffusion-v1-5", "v1"),
+                                ("features[0].model", "stable-diffusion-v1-5/stable-diffusion-v1-5", None)]
+    assert [p for p, _, _ in recipe_models(load_recipe("demo"))] == ["fakes[0].model"]  # detector model: null

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 
 from toolkit.errors import ToolkitError
 
 _TRUE = {"1", "ON", "YES", "TRUE"}  # huggingface_hub's reading of its boolean environment variables
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
 
 
 def offline() -> bool:
@@ -47,9 +49,15 @@ def cached(model: str, revision: str | None = None) -> bool:
         return False
 
 
+def looks_like_repo_id(model: str) -> bool:
+    """`name` or `org/name` (a Hub id) rather than a path (`/abs`, `./rel`, `~/x`, `a/b/c`): a path that does
+    not exist is left to the loader, whose one-line error names it."""
+    return bool(_REPO_ID.match(model)) and not model.startswith((".", "~"))
+
+
 def check_available(model: str | None, what: str, revision: str | None = None) -> None:
-    """Raise one ToolkitError line when offline and `model` is neither local nor cached."""
-    if not model or not offline() or is_local(model) or cached(model, revision):
+    """Raise one ToolkitError line when offline and `model`, a Hub id, is neither a local path nor cached."""
+    if not model or not offline() or is_local(model) or not looks_like_repo_id(model) or cached(model, revision):
         return
     at = f" at revision {revision!r}" if revision else ""
     raise ToolkitError(f"{what}: model {model!r}{at} is not available offline (HF_HUB_OFFLINE is set and it is "
@@ -75,6 +83,8 @@ def _models(path: str, cfg) -> list[tuple[str, str, str | None]]:
         return []
     found = []
     for f in dataclasses.fields(cfg):
+        if f.name == "caption_model" and getattr(cfg, "caption", "captioner") != "captioner":
+            continue  # ddim_inversion with `caption: row` uses the rows' captions, never loads its caption model
         if f.name == "model" or f.name.endswith("_model"):
             value = getattr(cfg, f.name)
             if isinstance(value, str) and value:

@@ -343,8 +343,8 @@ def _check_manifest(out, rep: Report, digests: dict[str, str]) -> None:
             rep.problems.append(str(e))
             continue
         if size != want["size"] or digests[rel] != want["sha256"]:
-            what = f"{size} bytes, {MANIFEST_FILE} says {want['size']}" if size != want["size"] else "same size"
-            rep.problems.append(f"{rel}: changed since it was published (sha256 differs from {MANIFEST_FILE}; "
+            what = f"{size} bytes, the manifest says {want['size']}" if size != want["size"] else "same size"
+            rep.problems.append(f"{rel}: sha256 differs from {MANIFEST_FILE} (changed since it was published; "
                                 f"{what})")
     for rel in publishable_files(out, rep.files):
         if rel not in files and out.exists(rel):
