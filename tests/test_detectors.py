@@ -213,7 +213,7 @@ def test_bad_settings_are_one_line_errors(cli, ds_a, tmp_path):
     code, _, err = cli("train", ds_a, "--detector", "clip-prob")
     assert code == 2 and "did you mean 'clip-probe'" in err
     code, _, err = cli("train", str(tmp_path / "nope"))
-    assert code == 2 and "cannot load" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "no such file or directory" in err and len(err.strip().splitlines()) == 1
     from toolkit.detectors.run import default_out
 
     assert not Path(default_out(str(tmp_path / "nope"), "resnet50")).exists()  # nothing left in the cwd

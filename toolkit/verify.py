@@ -14,7 +14,8 @@ Checks, shard by shard (pairs never span shards, so memory stays bounded on any 
 - drops: each shard's meta/drops/<shard>.parquet (every dropped pair) matches its record's counts by
   reason and names only pairs planned in that shard;
 - a published copy (one with meta/manifest.json, written by `toolkit push`): every file the manifest
-  names has its size and sha256;
+  names is there with its size and sha256, and every published file (README.md, recipe.yaml, the
+  shards, features/, meta/) is named by it; each changed, missing or extra file is one problem;
 - the alignment contract on every row (toolkit/contract.py): complete pairs, same split, size,
   format, augmentation record, JPEG tables/subsampling, WebP kind; labels; bytes decode as declared;
 - masks: the `mask` column is in a data file exactly when a generator of the build makes masks (the
@@ -36,7 +37,7 @@ from toolkit.store.shard_record import BadRecord, ShardRecord
 from toolkit.store.build_dir import BadFile, open_build, plan_fingerprint, read_file, read_json, read_parquet
 from toolkit.store.build_dir import read_yaml_mapping
 from toolkit.store.layout import BUILD_FILE, CARD_FILE, PLAN_FILE, RECIPE_FILE, SUMMARY_FILE, marker_file, shard_file
-from toolkit.store.manifest import MANIFEST_FILE
+from toolkit.store.manifest import MANIFEST_FILE, publishable_files
 
 _ROW_COLUMNS = ["image", "label", "pair_id", "source", "width", "height", "format", "augment"]
 _QUICK_COLUMNS = ["pair_id", "source"]  # --quick: counts and ownership only, no image bytes
@@ -314,7 +315,9 @@ def _check_summary(out, rep: Report, totals: dict, marker_rows: int) -> None:
 
 
 def _check_manifest(out, rep: Report, digests: dict[str, str]) -> None:
-    """A copy made by `toolkit push` carries meta/manifest.json: every file it names must match it."""
+    """A copy made by `toolkit push` carries meta/manifest.json: every file it names must be there with its
+    size and sha256, and no published file may be missing from it. Each changed, missing or extra file is
+    one problem naming it (a copy edited after the push, a shard replaced, a file added to meta/)."""
     if not out.exists(MANIFEST_FILE):
         return
     hint = "a damaged or stale manifest: `toolkit push` writes a fresh one"
@@ -329,14 +332,20 @@ def _check_manifest(out, rep: Report, digests: dict[str, str]) -> None:
         rep.problems.append(f"{MANIFEST_FILE}: 'files' must map paths to {{sha256, size}} ({hint})")
         return
     for rel, want in sorted(files.items()):
-        if rel not in digests:
-            if not out.exists(rel):
-                rep.problems.append(f"{rel}: missing (named by {MANIFEST_FILE})")
-                continue
-            try:
+        if not out.exists(rel):
+            rep.problems.append(f"{rel}: missing (named by {MANIFEST_FILE})")
+            continue
+        try:
+            size = out.fs.size(out.path(rel))
+            if rel not in digests:
                 digests[rel] = hashlib.sha256(read_file(out, rel)).hexdigest()
-            except BadFile as e:
-                rep.problems.append(str(e))
-                continue
-        if digests[rel] != want["sha256"]:
-            rep.problems.append(f"{rel}: sha256 differs from {MANIFEST_FILE} ({hint} if the file is right)")
+        except BadFile as e:
+            rep.problems.append(str(e))
+            continue
+        if size != want["size"] or digests[rel] != want["sha256"]:
+            what = f"{size} bytes, the manifest says {want['size']}" if size != want["size"] else "same size"
+            rep.problems.append(f"{rel}: sha256 differs from {MANIFEST_FILE} (changed since it was published; "
+                                f"{what})")
+    for rel in publishable_files(out, rep.files):
+        if rel not in files and out.exists(rel):
+            rep.problems.append(f"{rel}: extra file, not in {MANIFEST_FILE} (added after the copy was published)")

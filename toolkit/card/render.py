@@ -26,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from toolkit import __version__
 from toolkit.errors import ToolkitError
 from toolkit.sample import LABELS, hf_features
-from toolkit.store.layout import CARD_FILE, RECIPE_FILE, SUMMARY_FILE
+from toolkit.store.layout import RECIPE_FILE, SUMMARY_FILE
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STANDIN_MODEL = "builtin:standin_vae"
@@ -63,10 +63,14 @@ def card_metadata(recipe, summary: dict, source: dict | None = None, lic: dict |
     lic = lic or license_info(source)
     splits = [s for s, v in summary["splits"].items() if v["rows"] > 0]
     kinds = sorted({getattr(f, "kind", "generator").replace("_", "-") for f in recipe.fakes})
+    card = _card(recipe)
     meta = {
         "pretty_name": recipe.name,
         "license": lic["license"],
     }
+    languages = caption_languages(recipe, source)
+    if languages:
+        meta["language"] = languages
     if lic["license"] == "other":
         meta["license_name"] = lic["license_name"]
         meta["license_link"] = lic["license_link"]
@@ -74,7 +78,8 @@ def card_metadata(recipe, summary: dict, source: dict | None = None, lic: dict |
         "task_categories": ["image-classification"],
         "tags": ["synthetic-image-detection", "ai-generated-image-detection", "image-forensics",
                  "aligned-dataset", *kinds, f"reals-{source.get('kind', 'unknown')}"]
-                + (["research-only"] if lic.get("research_only") else []),
+                + (["research-only"] if lic.get("research_only") else [])
+                + [t for t in card.tags if t not in _BASE_TAGS],
         "size_categories": [size_category(summary["rows"])],
         "source_datasets": _source_datasets(source),
         "configs": [{"config_name": "default",
@@ -87,9 +92,45 @@ def card_metadata(recipe, summary: dict, source: dict | None = None, lic: dict |
             "features": hf_features(_masks(recipe))._to_yaml_list(),
             "splits": [{"name": s, "num_bytes": summary["splits"][s].get("bytes", 0),
                         "num_examples": summary["splits"][s]["rows"]} for s in splits],
+            # the stored parquet bytes: what load_dataset downloads; images are kept as their encoded
+            # bytes, so the Arrow table it builds is about as large
+            "download_size": sum(summary["splits"][s].get("bytes", 0) for s in splits),
+            "dataset_size": sum(summary["splits"][s].get("bytes", 0) for s in splits),
         },
     })
     return meta
+
+
+_BASE_TAGS = {"synthetic-image-detection", "ai-generated-image-detection", "image-forensics", "aligned-dataset"}
+# sources whose captions are English by construction: the toolkit's own captions of the bundled photographs
+# and of shader renders (toolkit/sources/bundled.py, shaders.py)
+_ENGLISH_SOURCES = {"bundled", "shaders"}
+_ENGLISH_LIST = re.compile(r"(^|[/_.-])(relaion2b-en|laion2b-en|laion400m|laion-coco|coco)([/_.-]|$)|[_-]en[_./-]",
+                           re.I)
+
+
+def _card(recipe):
+    """The recipe's `card:` section, or an empty one (older recipes, or none given)."""
+    from toolkit.config.recipe import CardConfig
+
+    card = getattr(recipe, "card", None)
+    return card if card is not None else CardConfig()
+
+
+def caption_languages(recipe, source: dict) -> list[str]:
+    """The `language` of the card: the recipe's `card.language`, else the captions' language when it is
+    known: English for captions the toolkit writes (bundled photographs, shader renders, a BLIP
+    captioner) and for LAION lists named as English (relaion2B-en, laion400m, ...). Unknown (a folder's
+    own captions, a multilingual list): omitted rather than guessed."""
+    card = _card(recipe)
+    if card.language:
+        return list(card.language)
+    kind = source.get("kind") or recipe.reals.kind
+    if kind in _ENGLISH_SOURCES or getattr(recipe, "captioner", None) is not None:
+        return ["en"]
+    if kind == "laion" and _ENGLISH_LIST.search(str(source.get("url_list") or "")):
+        return ["en"]
+    return []
 
 
 def _masks(recipe) -> bool:
@@ -106,9 +147,20 @@ def md_escape(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
+def contact_markdown(contact: str) -> str:
+    """An e-mail address as a mailto link, a URL as an autolink, anything else as literal text."""
+    contact = contact.strip()
+    if re.match(r"^[^@\s<>()\[\]]+@[^@\s<>()\[\]]+\.[A-Za-z]{2,}$", contact):
+        return f"[{md_escape(contact)}](mailto:{contact})"
+    if re.match(r"^https?://[^\s<>()\[\]]+$", contact):
+        return f"<{contact}>"
+    return md_escape(contact)
+
+
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)
     env.filters["md"] = md_escape
+    env.filters["contact"] = contact_markdown
     from toolkit.engine.drops import table as drop_table
 
     env.globals["drop_table"] = drop_table  # reason, count, stage, meaning (toolkit/engine/drops.py)
@@ -189,6 +241,7 @@ def card_context(recipe, summary: dict, out=None, load_path: str | None = None, 
         "markers": sorted(_markers(out), key=lambda m: m["shard"]) if out is not None else [],
         "standin": any(m["standin"] for m in models),
         "masks": _masks(recipe),
+        "card": _card(recipe),
     }
 
 
@@ -233,8 +286,9 @@ def write_card(out, recipe, summary: dict, load_path: str | None = None, capture
     from toolkit.card.license import license_info
 
     out.write_text(LICENSE_FILE, license_markdown(md_escape(recipe.name), license_info(describe_source(recipe))))
-    out.write_text(CARD_FILE, text)
-    return text
+    from toolkit.card.user_content import write
+
+    return write(out, text)  # user regions carried over; an edited card kept as README.md.bak
 
 
 def load_build(output: str):

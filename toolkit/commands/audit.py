@@ -12,15 +12,12 @@ DATASET does not exist or is neither a toolkit build nor a dataset `load_dataset
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from pathlib import Path
 
 from toolkit.errors import ToolkitError
 from toolkit.store.layout import BUILD_FILE
-
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 HELP = "shortcut audit: can metadata alone tell real from fake? (exit 1 on a leak)"
 ORDER = 30
@@ -40,13 +37,14 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from toolkit.audit.report import write_report
+    from toolkit.commands._inputs import dataset_input
     from toolkit.audit.run import run_audit
 
     if not 0.5 <= args.threshold <= 1.0:
         raise ToolkitError(f"--threshold: must be within 0.5..1.0 (a ROC-AUC), got {args.threshold}")
     if args.max_pairs is not None and args.max_pairs < 2:
         raise ToolkitError(f"--max-pairs: must be at least 2, got {args.max_pairs}")
-    local_folder = _check_dataset_path(args.dataset)
+    local_folder = dataset_input(args.dataset)  # no such path / a file: one line, exit 2 (_inputs.py)
     t0 = time.time()
     try:
         report = run_audit(args.dataset, threshold=args.threshold, max_pairs=args.max_pairs)
@@ -69,22 +67,6 @@ def run(args) -> int:
             Path(args.json).write_text(text)
     print(summary_text(report, dest, written), file=sys.stderr if args.json == "-" else sys.stdout)
     return 1 if report["leak"] and not args.no_fail else 0
-
-
-def _check_dataset_path(dataset: str) -> bool:
-    """True for an existing local folder. A local path that does not exist gets the same one-line error
-    (exit 2) as every command given no build (`store.build_dir.open_build`); a URL or a Hub id
-    (`org/name`, no such local path) goes on to `load_dataset`."""
-    if "://" in dataset:
-        return False
-    p = Path(dataset).expanduser()
-    if p.is_dir():
-        return True
-    if p.exists():  # a file: neither a build folder nor a dataset folder
-        raise ToolkitError(f"{dataset}: not a toolkit build (no {BUILD_FILE})")
-    if _HUB_ID.match(dataset):
-        return False
-    raise ToolkitError(f"{dataset}: no such file or directory (expected a toolkit build folder)")
 
 
 def summary_text(report: dict, dest, written) -> str:

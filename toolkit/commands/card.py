@@ -20,10 +20,10 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from toolkit.card.render import load_build, refresh_card, validate_card
-    from toolkit.store.build_dir import open_build
+    from toolkit.commands._inputs import build_input
     from toolkit.store.manifest import MANIFEST_FILE, publishable_files
 
-    open_build(args.output)  # no such path / not a build: one line, exit 2 (as verify, push, inspect)
+    build_input(args.output)  # no such path / not a build: one line, exit 2 (as verify, push, inspect)
     text = refresh_card(args.output, load_path=args.load_path)
     out, recipe, _ = load_build(args.output)
     problems = validate_card(text, publishable_files(out) + [MANIFEST_FILE], masks=recipe.makes_masks())

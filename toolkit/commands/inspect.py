@@ -27,11 +27,11 @@ def run(args) -> int:
 
     from toolkit.card.render import load_build
     from toolkit.card.inspect_page import write_inspect
-    from toolkit.store.build_dir import open_build
+    from toolkit.commands._inputs import build_input
 
     if args.max_pairs < 1:
         raise ToolkitError("--max-pairs: must be at least 1")
-    open_build(args.output)  # no such path / not a build: one line, exit 2 (as verify, push, card)
+    build_input(args.output)  # no such path / not a build: one line, exit 2 (as verify, push, card)
     out, _, _ = load_build(args.output)
     if args.dest:
         dest = Path(args.dest)

@@ -1,4 +1,13 @@
-"""`toolkit make RECIPE [key=value ...]`: build a dataset from a recipe."""
+"""`toolkit make RECIPE [key=value ...]`: build a dataset from a recipe.
+
+RECIPE is a YAML file, the name of a recipe shipped with the package (`toolkit recipes` lists them) or
+any fsspec URL (file://, s3://, hf://datasets/org/repo/recipe.yaml).
+
+  toolkit make demo                                       the offline demo, into outputs/demo
+  toolkit make recipes/demo.yaml image.size=128 reals.count=50 --out outputs/small
+  toolkit make demo --print-recipe                        the resolved recipe, nothing built
+  toolkit make hf://datasets/org/repo/recipe.yaml --scheduler tcp://host:8786
+"""
 
 from __future__ import annotations
 
@@ -12,7 +21,7 @@ ORDER = 0  # position in `toolkit --help`
 
 
 def add_arguments(m) -> None:
-    m.add_argument("recipe", nargs="?", help="recipe YAML file (e.g. recipes/demo.yaml)")
+    m.add_argument("recipe", nargs="?", help="recipe: a YAML file, a shipped recipe's name (demo) or an fsspec URL")
     m.add_argument("overrides", nargs="*", help="key=value overrides, e.g. image.size=128 reals.count=50")
     m.add_argument("--out", help="output folder or fsspec URL (default: the recipe's output, else outputs/<name>)")
     m.add_argument("--overwrite", action="store_true", help="delete the output and start over")
@@ -28,7 +37,7 @@ def run(args) -> int:
     from toolkit.config.recipe import load_recipe
 
     if not args.recipe:
-        raise RecipeError("no recipe file given (e.g. toolkit make recipes/demo.yaml)")
+        raise RecipeError("no recipe given (e.g. toolkit make demo, or toolkit make recipes/demo.yaml)")
     if "=" in args.recipe and not os.path.exists(args.recipe):
         raise RecipeError(f"{args.recipe}: the first argument must be the recipe file, overrides come after it")
     recipe = load_recipe(args.recipe, args.overrides)
@@ -41,6 +50,9 @@ def run(args) -> int:
     if args.print_recipe:
         print(recipe.to_yaml(), end="")
         return 0
+    from toolkit.models import check_recipe_models
+
+    check_recipe_models(recipe, remote=bool(args.scheduler and "://" in args.scheduler))  # offline: cached?
     from toolkit.engine.runner import make
     from toolkit.engine.summary import format_summary
 

@@ -42,6 +42,14 @@ def run(args) -> int:
 
         print(yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None), end="")
         return 0
+    from toolkit.commands._inputs import dataset_input
+    from toolkit.models import check_detector_models
+
+    # before torch is imported, the data loaded or the model folder made: one line, exit 2
+    dataset_input(args.dataset)  # a path that does not exist
+    if cfg.val_dataset:
+        dataset_input(cfg.val_dataset)
+    check_detector_models(cfg)  # offline, a model that is not cached
     from toolkit.detectors.run import train_and_evaluate
 
     rec = train_and_evaluate(args.dataset, cfg, out=args.out, update_card=not args.no_card,

@@ -30,6 +30,7 @@ Decisions:
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -132,6 +133,49 @@ class StoreConfig:
         v.at_least("row_group_size", self.row_group_size, 1)
 
 
+_HOMEPAGE = re.compile(r"^https?://[^\s<>()\[\]]+$")
+_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,99}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+USER_MARK = "<!-- user:"  # the card's user regions (toolkit/card/user_content.py): never inside recipe text
+
+
+@dataclass
+class CardConfig:
+    """What the dataset card says that only its author knows (toolkit/card/user_content.py). Rendered into
+    README.md on every re-render (`toolkit card`, `push`, the end of `make`); never changes the build's bytes
+    (not part of the recipe hash)."""
+
+    description: Optional[str] = None  # markdown paragraph(s) under the title: what the dataset is for
+    citation: Optional[str] = None  # BibTeX of the dataset itself, shown first under Citation
+    authors: List[str] = field(default_factory=list)  # names, shown with the contact
+    contact: Optional[str] = None  # an e-mail address or URL for questions about the dataset
+    homepage: Optional[str] = None  # http(s) URL of the project or repository (the card's homepage link)
+    tags: List[str] = field(default_factory=list)  # extra Hub tags, added to the toolkit's own
+    language: List[str] = field(default_factory=list)  # captions' languages (ISO 639: en, de, ...); default inferred
+
+    def __post_init__(self):
+        for name in ("description", "citation", "contact"):
+            value = getattr(self, name)
+            v.non_empty(name, value, optional=True)
+            if value is not None and USER_MARK in value:
+                raise v.ConfigError(f"{name}: must not contain {USER_MARK!r} (it marks the card's user regions)")
+        v.strings("authors", self.authors)
+        for i, a in enumerate(self.authors or []):
+            if "\n" in a or USER_MARK in a:
+                raise v.ConfigError(f"authors[{i}]: must be one line of text, got {a!r}")
+        if self.contact is not None and "\n" in self.contact.strip():
+            raise v.ConfigError(f"contact: must be one line (an e-mail address or URL), got {self.contact!r}")
+        if self.homepage is not None and not (isinstance(self.homepage, str) and _HOMEPAGE.match(self.homepage)):
+            raise v.ConfigError(f"homepage: must be an http(s) URL, got {self.homepage!r}")
+        for i, t in enumerate(self.tags or []):
+            if not isinstance(t, str) or not _TAG.match(t):
+                raise v.ConfigError(f"tags[{i}]: must be a Hub tag (letters, digits, '_', '.', ':', '+', '-'; "
+                                    f"at most 100), got {t!r}")
+        for i, lang in enumerate(self.language or []):
+            if not isinstance(lang, str) or not _LANGUAGE.match(lang):
+                raise v.ConfigError(f"language[{i}]: must be an ISO 639 code such as en or pt-BR, got {lang!r}")
+
+
 @dataclass
 class Recipe:
     name: str = MISSING
@@ -147,6 +191,7 @@ class Recipe:
     store: StoreConfig = field(default_factory=StoreConfig)
     detector: Any = None  # optional {kind: resnet50|clip-probe|clip-knn, ...}: trained after the build
     features: Optional[List[Any]] = None  # optional [{kind: ddim_inversion, ...}]: per-row side files
+    card: Optional[CardConfig] = None  # optional {description, citation, authors, contact, homepage, tags, language}
 
     def __post_init__(self):
         v.safe_name("name", self.name)
@@ -216,6 +261,7 @@ class Recipe:
         if data.get("features") is None:  # absent features: the hash of a recipe from before they existed
             data.pop("features", None)
         data.pop("detector", None)  # trained on the build afterwards; never changes its bytes
+        data.pop("card", None)  # what the card says about the build; never changes its bytes
         # a section may name fields that only say how to run (download threads, ...), not what to build
         sections = [("reals", self.reals)] + [(("fakes", i), f) for i, f in enumerate(self.fakes)]
         for where, cfg in sections:
@@ -236,13 +282,12 @@ class Recipe:
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
-    """Read a recipe file, apply `key=value` overrides, validate; raise RecipeError on any mistake."""
+    """Read a recipe (a file, a shipped recipe's name such as `demo`, or any fsspec URL), apply `key=value`
+    overrides, validate; raise RecipeError on any mistake."""
+    from toolkit.recipes import read_recipe
+
     load_builtins()
-    where = str(path)
-    try:
-        text = Path(path).read_text()
-    except OSError as e:
-        raise RecipeError(f"{where}: cannot read recipe ({e.strerror or e})") from None
+    text, where = read_recipe(path)  # a file, a shipped recipe's name or any fsspec URL (toolkit/recipes/)
     raw = v.apply_overrides(_parse(text, where), overrides, where)
     return validate(raw, where)
 
@@ -339,5 +384,5 @@ def recipe_from_yaml_text(text: str, where: str = "<recipe>") -> Recipe:
     return validate(_parse(text, where), where)
 
 
-__all__ = ["Recipe", "ImageConfig", "AugmentConfig", "RunnerConfig", "StoreConfig", "load_recipe",
+__all__ = ["Recipe", "CardConfig", "ImageConfig", "AugmentConfig", "RunnerConfig", "StoreConfig", "load_recipe",
            "validate", "recipe_from_yaml_text"]

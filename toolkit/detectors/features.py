@@ -118,13 +118,12 @@ class FeatureExtractor:
         if self._model is None:
             from transformers import CLIPVisionModelWithProjection
 
-            from toolkit.errors import ToolkitError
+            from toolkit.models import load_error
 
             try:
                 m = CLIPVisionModelWithProjection.from_pretrained(self.name)
             except (OSError, ValueError) as e:
-                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise ToolkitError(f"detector.model {self.name!r}: cannot load ({first})") from None
+                raise load_error(f"detector.model {self.name!r}: cannot load", e) from None
             self._model = m.eval().to(self.device)
         return self._model
 

@@ -92,14 +92,13 @@ def build_network(cfg, hf_config: dict | None = None, stem: str = STEM) -> nn.Mo
 
 
 def _load(name: str, fn):
-    from toolkit.errors import ToolkitError
-
     try:
         return fn()
     except (OSError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ToolkitError(f"detector.model {name!r}: cannot load ({first}); offline, use a local path or "
-                           "model=null with arch=... for random init") from None
+        from toolkit.models import load_error
+
+        raise load_error(f"detector.model {name!r}: cannot load", e, hint="offline, use a local path or "
+                         "model=null with arch=... for random init") from None
 
 
 def to_tensor(images: list[np.ndarray]) -> torch.Tensor:

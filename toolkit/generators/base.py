@@ -120,10 +120,9 @@ def load_once(cache: dict, key, factory, what: str):
         try:
             cache[key] = factory()
         except Exception as e:  # noqa: BLE001 - one clear line instead of a library traceback
-            from toolkit.errors import ToolkitError
+            from toolkit.models import load_error
 
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise ToolkitError(f"{what}: {first}") from None
+            raise load_error(what, e) from None
     return cache[key]
 
 

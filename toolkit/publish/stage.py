@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.card import user_content
 from toolkit.card.render import load_build, render_card, validate_card
 from toolkit.errors import ToolkitError
 from toolkit.store.build_dir import open_build
@@ -79,7 +80,13 @@ def stage(output: str, load_path: str, storage_options: list[str] | None = None)
             else:
                 out.fs.get_file(out.path(rel), str(dest))
         card = render_card(recipe, summary, load_path=load_path, out=out, storage_options=storage_options)
+        card = user_content.for_push(out, card)  # OUT/README.md's user regions; refused if edited elsewhere
         (root / CARD_FILE).write_text(card, encoding="utf-8")
+        record = root / user_content.RECORD_FILE  # the published card's own record (a hard link: replace it)
+        record.unlink(missing_ok=True)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_bytes(user_content.record(card))
+        files = sorted(set(files) | {user_content.RECORD_FILE})
         problems = validate_card(card, files + [MANIFEST_FILE], masks=recipe.makes_masks())
         if problems:
             raise ToolkitError(f"{output}: the dataset card fails validation, refusing to publish: "
