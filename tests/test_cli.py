@@ -122,7 +122,7 @@ def test_make_reads_a_recipe_by_name_file_url_and_memory_url(cli, tmp_path):
     code, _, err = cli("make", "demo", "image.sise=3", "--print-recipe")
     assert code == 2 and "demo.yaml: image.sise: unknown key (did you mean 'size'?)" in err
     code, _, err = cli("make", "no_such_recipe")
-    assert code == 2 and "not a shipped recipe: aligned_t2i, aligned_vae, demo" in err and len(err.splitlines()) == 1
+    assert code == 2 and "not a shipped recipe: aligned_t2i, aligned_vae, bfree, demo" in err and len(err.splitlines()) == 1
 
 
 def test_hf_recipe_url_goes_through_hffilesystem_and_fails_offline_in_one_line(cli):

@@ -29,7 +29,7 @@ _COMMENT = re.compile(r"^\s+(\w+)\s*:[^#]*#\s*(.+?)\s*$")
 def recipe_schema() -> dict:
     """The JSON Schema of a recipe file."""
     from toolkit.config.recipe import Recipe
-    from toolkit.config.registry import AUGMENT_OPS, GENERATORS, SOURCES, load_builtins
+    from toolkit.config.registry import AUGMENT_OPS, FEATURES, GENERATORS, SOURCES, load_builtins
 
     load_builtins()
     typed = {
@@ -39,7 +39,7 @@ def recipe_schema() -> dict:
                         "properties": {name: _with_null(_dataclass(AUGMENT_OPS.get(name).config, {}))
                                        for name in AUGMENT_OPS.names()}},
         "detector": _with_null(_detectors()),
-        "features": _with_null({"type": "array", "items": _features()}),
+        "features": _with_null({"type": "array", "items": _kinds(FEATURES)}),
     }
     schema = _dataclass(Recipe, typed)
     schema["required"] = ["name", "reals", "fakes"]
@@ -50,12 +50,6 @@ def recipe_schema() -> dict:
 
 def _kinds(registry) -> dict:
     return {"anyOf": [_dataclass(registry.get(name).config, {}, kind=name) for name in registry.names()]}
-
-
-def _features() -> dict:
-    from toolkit.features import KINDS, config_class
-
-    return {"anyOf": [_dataclass(config_class(k), {}, kind=k) for k in KINDS]}
 
 
 def _detectors() -> dict:
