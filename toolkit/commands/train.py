@@ -1,4 +1,4 @@
-"""`toolkit train DATASET --detector resnet50|clip-probe|clip-knn|fakeinversion|bfree [--preset paper|light]
+"""`toolkit train DATASET --detector resnet50|clip-probe|clip-knn|fakeinversion|bfree|freq-probe [--preset paper|light|demo]
 [--val VAL_DATASET] [--out DIR] [--print-config] [key=value ...]`: train a reference detector on a toolkit
 build (a folder) or a hub dataset id, evaluate it on the test split (metrics, per-generator and
 per-augmentation breakdowns, robustness sweep, ROC/PR plots), save it (safetensors + model card) and,
@@ -17,9 +17,11 @@ def add_arguments(p) -> None:
     p.add_argument("dataset", help="a toolkit build folder or a Hugging Face dataset id")
     p.add_argument("overrides", nargs="*", help="detector settings, e.g. max_epochs=5 crop=64 model=null "
                                                 "arch.depths=[1,1,1,1] (see docs/detectors.md)")
-    p.add_argument("--detector", default="resnet50", help="resnet50 (default) | clip-probe | clip-knn | fakeinversion | bfree")
+    p.add_argument("--detector", default="resnet50", help="resnet50 (default) | clip-probe | clip-knn | fakeinversion | "
+                                                          "bfree | freq-probe (offline instrument for studies)")
     p.add_argument("--preset", help="paper (default: the reference settings) | light (lighter augmentation and "
-                                    "batches, validation on full images, cached CLIP features; for CPUs)")
+                                    "batches, validation on full images, cached CLIP features; for CPUs) | demo "
+                                    "(resnet50: the offline demo's small random-init model, no override needed)")
     p.add_argument("--val", metavar="DATASET", help="validate on this separate dataset (folder or hub id), as "
                                                     "the papers do; default: hold out val_fraction of the training pairs")
     p.add_argument("--out", help="model folder (default outputs/detectors/<dataset>-<detector>)")

@@ -10,7 +10,9 @@ training code (AniSundar18/AlignedForensics, training_code/) for `resnet50`, Uni
 (WisconsinAIVision/UniversalFakeDetect) for `clip-probe` / `clip-knn`. docs/fidelity.md lists every
 setting with the file and line it comes from, and each deliberate deviation. `preset: light` keeps
 the toolkit's earlier, lighter settings (augmentation, batch, validation on full images, cached CLIP
-features) for CPU budgets such as the offline demo; any key given explicitly wins over the preset.
+features) for CPU budgets; `preset: demo` is the offline demo's whole detector (a small random-init
+ResNet on top of `light`), so `toolkit train DATA --preset demo` needs no override. Any key given
+explicitly wins over the preset.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ class ProbeAugConfig:
 @dataclass
 class CommonConfig:
     kind: str = "resnet50"
-    preset: str = "paper"  # paper: the reference settings; light: the toolkit's lighter CPU settings
+    preset: str = "paper"  # paper: the reference settings; light: lighter CPU settings; demo: the offline demo's
     out: Optional[str] = None  # where the model goes; default outputs/detectors/<dataset>-<kind>
     seed: int = 0
     train_split: str = "train"
@@ -294,8 +296,25 @@ class BFreeConfig(CommonConfig):
         v.at_least("eval_batch", self.eval_batch, 1)
 
 
+@dataclass
+class FreqProbeConfig(CommonConfig):
+    """An offline instrument for studies (freq_probe.py): logistic regression on frequency, JPEG-blocking,
+    block-DCT and intensity features of the full image. Learns compression cues on a CPU in seconds."""
+
+    kind: str = "freq-probe"
+    bins: int = 8  # the residual spectrum is averaged over bins x bins folded-frequency cells
+    c: float = 1.0  # inverse L2 strength of the logistic regression (scikit-learn's C)
+    max_iter: int = 2000
+
+    def __post_init__(self):
+        super().__post_init__()
+        v.at_least("bins", self.bins, 2)
+        v.above("c", self.c, 0)
+        v.at_least("max_iter", self.max_iter, 10)
+
+
 SCHEMAS = {"resnet50": ResNetConfig, "clip-probe": ClipProbeConfig, "clip-knn": ClipKnnConfig,
-           "fakeinversion": FakeInversionConfig, "bfree": BFreeConfig}
+           "fakeinversion": FakeInversionConfig, "bfree": BFreeConfig, "freq-probe": FreqProbeConfig}
 assert set(SCHEMAS) == set(KINDS)
 
 # The toolkit's earlier defaults, kept by name: lighter augmentation (lower probabilities, milder
@@ -309,17 +328,28 @@ _LIGHT_RESNET = {
                 "blur": 0.1, "blur_sigma": [0.1, 2.0], "jpeg": 0.1, "jpeg_quality": [65, 100],
                 "jpeg_methods": ["pil"], "rot90": 0.5, "flip": 0.5},
 }
+# The offline demo's detector (recipes/demo.yaml): no ImageNet weights offline, so a small random-init
+# ResNet (3 basic stages, widths 16/32/64) with the paper's stem, on top of `light`, 64 px crops, lr 1e-3
+# (random init needs a larger step than fine-tuning), at most 8 epochs, patience 2.
+_DEMO_RESNET = {
+    **_LIGHT_RESNET, "model": None,
+    "arch": {"embedding_size": 16, "hidden_sizes": [16, 32, 64], "depths": [1, 1, 1], "layer_type": "basic"},
+    "crop": 64, "lr": 1e-3, "max_epochs": 8, "patience": 2, "pairs_per_batch": 16,
+}
 PRESETS: dict = {
-    "resnet50": {"paper": {}, "light": _LIGHT_RESNET},
-    "fakeinversion": {"paper": {}, "light": _LIGHT_RESNET},
+    "resnet50": {"paper": {}, "light": _LIGHT_RESNET, "demo": _DEMO_RESNET},
+    "fakeinversion": {"paper": {}, "light": _LIGHT_RESNET, "demo": _DEMO_RESNET},
     "clip-probe": {"paper": {}, "light": {"train_augment": False}},
     "clip-knn": {"paper": {}, "light": {}},
     # CPU budgets: 224 px crops (16 x 14), the centre crop only at test, the lighter augmentation, larger steps
     "bfree": {"paper": {}, "light": {"crop": 224, "test_crops": 1, "val_augment": False, "max_epochs": 20,
                                      "lr": 1e-4, "min_lr": 1e-6,
                                      "augment": {**_LIGHT_RESNET["augment"], "rot90": 0.0, "grayscale": 0.0}}},
+    # not a paper's detector: its one setting is `paper` (the defaults); `demo` is the same, for studies
+    # that name one preset for every detector
+    "freq-probe": {"paper": {}, "demo": {}},
 }
-PRESET_NAMES = ("paper", "light")
+PRESET_NAMES = ("paper", "light", "demo")
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -344,9 +374,10 @@ def detector_config(raw: dict, where: str = "detector", path: str = "detector"):
     schema = SCHEMAS[kind]
     v.check_keys(raw, schema, path, where)
     preset = raw.get("preset", "paper")
-    if preset not in PRESET_NAMES:
-        raise RecipeError(f"{where}: {path}.preset: must be {' or '.join(PRESET_NAMES)} (got {preset!r})"
-                          + v.did_you_mean(preset, PRESET_NAMES))
+    if preset not in PRESETS[kind]:
+        names = list(PRESETS[kind])
+        raise RecipeError(f"{where}: {path}.preset: {kind} has presets {', '.join(names)} (got {preset!r})"
+                          + v.did_you_mean(str(preset), names))
     merged = _merge(PRESETS[kind][preset], raw)
     return v.build(schema, {**merged, "kind": kind}, path, where)
 

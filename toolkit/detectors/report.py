@@ -44,8 +44,11 @@ def _preset_line(rec: dict) -> str:
         diff = differences(c)
     except Exception:  # noqa: BLE001 - a record from an older toolkit: say nothing rather than fail the card
         return ""
-    what = ("the reference code's settings, deviations in docs/fidelity.md" if c.get("preset", "paper") == "paper"
-            else "lighter than the reference code's")
+    what = {"paper": "the reference code's settings, deviations in docs/fidelity.md",
+            "demo": "the offline demo's small random-init model"}.get(c.get("preset", "paper"),
+                                                                       "lighter than the reference code's")
+    if rec["kind"] == "freq-probe":
+        what = "the toolkit's offline instrument"
     if not diff:
         return f" Settings: preset `{c.get('preset', 'paper')}` ({what}), nothing overridden."
     shown = ", ".join(f"`{k}={_yaml(v)}`" for k, v in list(diff.items())[:12]) + (" ..." if len(diff) > 12 else "")
@@ -114,6 +117,10 @@ def describe_model(rec: dict) -> str:
                 f"(projected embedding, UnivFD's centre crop), {mode}; AdamW lr {c['lr']:g}, batch {c['batch_size']}, "
                 f"early stopping on validation accuracy at 0.5 (patience {c['patience']}, lr/10 down to "
                 f"{c.get('min_lr', 1e-6):g}, at most {c['max_epochs']} epochs)." + _preset_line(rec))
+    if kind == "freq-probe":
+        return (f"Logistic regression (L2, C={c['c']:g}) on {n - 1} frequency, JPEG-blocking, block-DCT and "
+                "intensity features of the full image (toolkit/detectors/freq_probe.py): an offline instrument "
+                "for controlled studies, not a paper's detector." + _preset_line(rec))
     return (f"Nearest neighbours (UnivFD) on frozen `{c['model']}` image features, cosine similarity, "
             f"k={c['k']}, softmax vote at temperature {c['temperature']:g}." + _preset_line(rec))
 
@@ -135,10 +142,13 @@ def _group_table(groups: dict, what: str) -> list[str]:
     return lines
 
 
-def detector_markdown(rec: dict, image_prefix: str | None = None) -> str:
-    """One detector's results (`rec` is the record run.py writes)."""
+def detector_markdown(rec: dict, image_prefix: str | None = None, key: str | None = None) -> str:
+    """One detector's results (`rec` is the record run.py writes; `key`: its entry in the card when that
+    is not just its kind, i.e. a further run of the same kind)."""
     m = rec["test"]
-    lines = [f"### `{rec['kind']}`", "", describe_model(rec), "",
+    title = f"### `{rec['kind']}`" + (f" (run `{key}`, seed {rec['config'].get('seed')})"
+                                      if key and key != rec["kind"] else "")
+    lines = [title, "", describe_model(rec), "",
              f"Trained on split `{rec['splits']['train']['name']}` ({rec['splits']['train']['pairs']} pairs), "
              f"validated on {rec['splits']['val']['pairs']} pairs ({rec['splits']['val']['how']}), tested on "
              f"`{rec['splits']['test']['name']}` ({m['n_real']} real, {m['n_fake']} fake images). "
@@ -172,7 +182,7 @@ def detector_markdown(rec: dict, image_prefix: str | None = None) -> str:
 
 
 def dataset_section(records: dict) -> str:
-    parts = [detector_markdown(rec, image_prefix=f"meta/detector/{kind}-") for kind, rec in sorted(records.items())]
+    parts = [detector_markdown(rec, image_prefix=f"meta/detector/{key}-", key=key) for key, rec in sorted(records.items())]
     return "\n".join(parts)
 
 

@@ -50,13 +50,43 @@ PERTURBATIONS = {
 }
 
 
-def sweep(detector, test, threshold: float | None, progress=None) -> list[dict]:
-    """Metrics on the clean test split and under each perturbation."""
+def check_names(names, where: str) -> list[str]:
+    """`names` (perturbation names, or None for all) checked against PERTURBATIONS; a RecipeError names
+    the unknown one."""
+    if names is None:
+        return list(PERTURBATIONS)
+    import difflib
+
+    from toolkit.errors import RecipeError
+
+    out = []
+    for n in names:
+        if n not in PERTURBATIONS and n != "clean":
+            close = difflib.get_close_matches(str(n), list(PERTURBATIONS), n=1)
+            raise RecipeError(f"{where}: unknown perturbation {n!r}"
+                              + (f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(PERTURBATIONS)})"))
+        if n != "clean":
+            out.append(n)
+    return out
+
+
+def sweep_scores(detector, test, names=None):
+    """(perturbation, scores) for the clean split, then each perturbation in `names` (default: all)."""
+    yield "clean", detector.predict(test, desc="robust clean")
+    for name in (list(PERTURBATIONS) if names is None else names):
+        split = test.perturbed(PERTURBATIONS[name], f"robust:{name}")
+        yield name, detector.predict(split, desc=f"robust {name}")
+
+
+def sweep(detector, test, threshold: float | None, progress=None, names=None, keep_scores: dict | None = None
+          ) -> list[dict]:
+    """Metrics on the clean test split and under each perturbation (`keep_scores`: filled with the
+    per-image scores of each, by perturbation name)."""
     rows = []
-    for name, fn in [("clean", None), *PERTURBATIONS.items()]:
-        split = test if fn is None else test.perturbed(fn, f"robust:{name}")
-        scores = detector.predict(split, desc=f"robust {name}")
-        rows.append({"perturbation": name, **summary(split.labels, scores, threshold)})
+    for name, scores in sweep_scores(detector, test, names):
+        rows.append({"perturbation": name, **summary(test.labels, scores, threshold)})
+        if keep_scores is not None:
+            keep_scores[name] = scores
         if progress:
             progress(rows[-1])
     return rows

@@ -5,7 +5,8 @@ This is what `toolkit train`, a recipe's `detector:` section and `toolkit eval` 
     MODEL_DIR/metrics.json (test metrics, breakdowns, robustness, training history)
     MODEL_DIR/roc.png, pr.png, robustness.png
 and, when DATASET is a local toolkit build, OUT/meta/detector/card.json (+ the PNGs) and a refreshed
-OUT/README.md, whose detector section shows every detector trained on it (one entry per kind).
+OUT/README.md, whose detector section shows every detector run on it (one entry per run: a second
+run of a kind with other settings is kept beside the first).
 """
 
 from __future__ import annotations
@@ -110,34 +111,56 @@ def val_how(cfg, name: str | None = None) -> str:
     return f"{cfg.val_fraction:g} of the training pairs, held out by pair"
 
 
+def record_key(records: dict, rec: dict) -> str:
+    """The card's key for this run: its kind when that is free or holds this very run (same settings:
+    a retrain replaces it), else `<kind>-<config hash>`, so a second run of a kind with other settings
+    (seed, preset, ...) is kept beside the first instead of replacing it."""
+    for key, old in records.items():
+        if old.get("kind", key) == rec["kind"] and old.get("config_hash") == rec["config_hash"]:
+            return key
+    return rec["kind"] if rec["kind"] not in records else f"{rec['kind']}-{rec['config_hash'][:8]}"
+
+
 def write_dataset_card(dataset: str, rec: dict, model_dir: Path) -> None:
-    """Merge this detector's record into OUT/meta/detector/card.json and re-render the card."""
+    """Merge this run's record into OUT/meta/detector/card.json (one entry per run, see record_key) and
+    re-render the card."""
     from toolkit.card.render import refresh_card
     from toolkit.store.atomic import AtomicFolder
 
     out = AtomicFolder(dataset)
     prev = out.read_json(CARD_JSON) if out.exists(CARD_JSON) else {}
     records = dict(prev.get("detectors", {}))
-    records[rec["kind"]] = {k: v for k, v in rec.items() if k != "history"}
+    key = record_key(records, rec)
+    records[key] = {k: v for k, v in rec.items() if k != "history"}
     for name in ("roc.png", "pr.png", "robustness.png"):
         if (model_dir / name).exists():
-            out.write_bytes(f"meta/detector/{rec['kind']}-{name}", (model_dir / name).read_bytes())
+            out.write_bytes(f"meta/detector/{key}-{name}", (model_dir / name).read_bytes())
     out.write_text(CARD_JSON, json.dumps({"detectors": records, "markdown": report.dataset_section(records)},
                                          indent=1, sort_keys=True, default=_json) + "\n")
     refresh_card(dataset)
 
 
 def previous_record(dataset: str, cfg) -> dict | None:
-    """The card's record of this detector kind if it was trained with the same settings."""
+    """The card's record of a run of this detector kind with the same settings, if any."""
     path = Path(dataset) / CARD_JSON
     if not path.exists():
         return None
-    rec = json.loads(path.read_text()).get("detectors", {}).get(cfg.kind)
-    return rec if rec and rec.get("config_hash") == config_hash(cfg) else None
+    h = config_hash(cfg)
+    for key, rec in json.loads(path.read_text()).get("detectors", {}).items():
+        if rec.get("kind", key) == cfg.kind and rec.get("config_hash") == h:
+            return rec
+    return None
 
 
-def evaluate(model_dir: str, datasets: list[str], split: str = "test", echo=print) -> list[dict]:
-    det, meta = storage.load(model_dir)
+def evaluate(model_dir: str, datasets: list[str], split: str = "test", echo=print, robustness: bool = False,
+             perturbations: list[str] | None = None, loaded=None) -> list[dict]:
+    """One row per dataset: metrics at the model's validation threshold, breakdowns (per generator, per
+    augmentation chain), the robustness sweep when asked (`perturbations`: a subset of its names), and
+    `per_image`: pair_id, label, source, augment and the score under each perturbation (`score_frame`
+    turns rows into one long table). `loaded`: (detector, meta) already loaded."""
+    from toolkit.detectors.robustness import sweep
+
+    det, meta = loaded or storage.load(model_dir)
     rows = []
     for ds in datasets:
         splits = load_splits(ds)
@@ -146,11 +169,36 @@ def evaluate(model_dir: str, datasets: list[str], split: str = "test", echo=prin
 
             raise ToolkitError(f"{ds}: no split {split!r} (has: {', '.join(splits)}); pass --split")
         s = splits[split]
-        scores = det.predict(s, desc=f"{dataset_name(ds)}")
+        kept: dict = {}
+        names = perturbations if robustness else []
+        rob = sweep(det, s, det.threshold, names=names, keep_scores=kept, progress=None if not robustness else (
+            lambda r: echo(f"  {dataset_name(ds)} {r['perturbation']:>9}: AP={r['ap'] or 0:.3f} "
+                           f"bal_acc={r['balanced_acc']:.3f}")))
+        scores = kept["clean"]
         m = summary(s.labels, scores, det.threshold)
-        rows.append({"dataset": ds, "split": split, "metrics": m, "breakdown": breakdown(s, scores, det.threshold)})
+        rows.append({"model": model_dir, "kind": meta.get("kind"), "dataset": ds, "split": split, "metrics": m,
+                     "breakdown": breakdown(s, scores, det.threshold), "robustness": rob if robustness else [],
+                     "per_image": {"pair_id": list(s.pair_ids), "label": s.labels.tolist(), "source": list(s.sources),
+                                   "augment": list(s.augments), "scores": kept}})
         echo(f"{ds}: AP={m['ap'] or 0:.3f} AUC={m['roc_auc'] or 0:.3f} acc@0.5={m['acc@0.5']:.3f}")
     return rows
+
+
+def score_frame(rows: list[dict]):
+    """Per-image scores of `evaluate` rows as one long pandas table: model, dataset, split, perturbation,
+    pair_id, label, source, augment, score."""
+    import pandas as pd
+
+    parts = []
+    for r in rows:
+        pi = r["per_image"]
+        for name, sc in pi["scores"].items():
+            parts.append(pd.DataFrame({"model": r["model"], "dataset": r["dataset"], "split": r["split"],
+                                       "perturbation": name, "pair_id": pi["pair_id"], "label": pi["label"],
+                                       "source": pi["source"], "augment": pi["augment"],
+                                       "score": np.asarray(sc, dtype=np.float64)}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["model", "dataset", "split", "perturbation", "pair_id", "label", "source", "augment", "score"])
 
 
 def _json(o):
@@ -159,7 +207,7 @@ def _json(o):
     return str(o)
 
 
-__all__ = ["train_and_evaluate", "evaluate", "default_out", "previous_record"]
+__all__ = ["train_and_evaluate", "evaluate", "score_frame", "default_out", "previous_record"]
 
 
 def train_from_recipe(recipe, output: str, echo=print) -> dict | None:
