@@ -47,6 +47,7 @@ def tiny_inpaint(tmp_path_factory):
 # hash for that reason); the noise, drawn per pair, is the same, so the images stay close.
 GENERATOR_CASES = {
     "identity": (lambda ctx: {}, {"batch_size": 0}, True),
+    "trace": (lambda ctx: {"amplitude": 2.0, "quantize": "floor"}, {"quantize": "ceil"}, True),
     "vae_roundtrip": (lambda ctx: {"model": "builtin:standin_vae", "subfolder": None, "dtype": "float32"},
                       {"latent": "smaple"}, True),
     "text2image": (lambda ctx: {"model": ctx["tiny_sd"], "steps": 2, "height": 32, "width": 32, "dtype": "float32",
