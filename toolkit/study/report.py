@@ -7,6 +7,7 @@ the same files):
                                     pair_id, label, source, augment, score)
     summary.csv                     mean and 95% interval over seeds per (train, eval, detector, perturbation)
     comparisons.json                each declared difference: seed interval and paired bootstrap over pairs
+    fidelity.json                   PSNR of each dataset's fakes against their reals (matched fidelity?)
     heatmap-<detector>.png          train x eval, mean AP on the clean split
     robustness-<train>.png          AP per perturbation, one line per eval set (and detector)
     report.md                       all of it in words, with the commands and versions
@@ -168,7 +169,7 @@ def versions() -> dict:
     return v
 
 
-def _markdown(plan, summ, comps, figures) -> str:
+def _markdown(plan, summ, comps, figures, psnr: dict) -> str:
     st = plan.study
     lines = [f"# Study `{st.name}`", ""]
     if st.description:
@@ -176,12 +177,14 @@ def _markdown(plan, summ, comps, figures) -> str:
     lines += [f"Seeds {st.seeds}; evaluated on split `{st.split}`; intervals are 95%: over seeds a Student t "
               "interval (`mean [low, high]`), over test pairs a paired bootstrap "
               f"({st.bootstrap} resamples of pair_id, the same draw for both conditions).", "", "## Data", "",
-              "| name | what | identity |", "|---|---|---|"]
+              f"| name | what | identity | PSNR of fakes vs their reals (`{st.split}`) |", "|---|---|---|---|"]
     for n, d in plan.data.items():
         spec = st.datasets[n]
         what = (f"recipe `{spec.recipe}`" + (f" with `{' '.join(spec.overrides)}`" if spec.overrides else "")
                 + f", built in `{d.path}`") if spec.recipe else (f"build `{spec.build}`" if spec.build else f"hub `{spec.hub}`")
-        lines.append(f"| {n} | {what} | `{d.identity}` |")
+        f = psnr.get(n)
+        lines.append(f"| {n} | {what} | `{d.identity}` | " + (f"{f['psnr']:.2f} dB ({f['pairs']} fakes)" if f else "n/a")
+                     + " |")
     lines += ["", "## Detectors", ""]
     for dn, raw in st.detectors.items():
         lines.append(f"- `{dn}`: `{json.dumps(raw, sort_keys=True)}`")
@@ -237,7 +240,11 @@ def write_results(plan, echo=print) -> str:
     comps = compare_all(plan, table, scores)
     out.write_text("comparisons.json", json.dumps(comps, indent=1, default=float) + "\n")
     figures = _heatmaps(plan, summ, out) + _curves(plan, summ, out)
-    out.write_text("report.md", _markdown(plan, summ, comps, figures))
+    from toolkit.study.fidelity import psnr_of
+
+    psnr = {n: psnr_of(d.path, plan.study.split) for n, d in plan.data.items()}
+    out.write_text("fidelity.json", json.dumps(psnr, indent=1) + "\n")
+    out.write_text("report.md", _markdown(plan, summ, comps, figures, psnr))
     echo(f"results in {plan.study.out}: report.md, results.parquet/csv, scores.parquet, summary.csv, "
          f"comparisons.json, {len(figures)} figures")
     for c in comps:
