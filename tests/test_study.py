@@ -187,3 +187,21 @@ def test_paired_bootstrap_pairs_by_pair_id():
     m, lo, hi = t_interval([1.0, 2.0, 3.0])  # mean 2, sd 1, t(0.975, 2) = 4.303
     assert m == 2 and hi - m == pytest.approx(4.3027 / np.sqrt(3), rel=1e-3) and lo == pytest.approx(2 * m - hi)
     assert os.path.basename(__file__) == "test_study.py"
+
+
+@pytest.mark.parametrize("name", ["misaligned", "augmentation", "shaders", "quantize"])
+def test_shipped_studies_and_their_variants_plan(name, tmp_path):
+    from toolkit.study.config import load_study
+    from toolkit.study.plan import make_plan
+
+    path = ROOT / "studies" / f"{name}.yaml"
+    for variant in (None, "tiny", "paper"):
+        study = load_study(str(path), out=str(tmp_path / "o"), variant=variant)
+        plan = make_plan(study)
+        assert len(plan.cells) == len(study.train) * len(study.eval) * len(study.detectors) * len(study.seeds)
+        assert study.compare
+        if variant == "tiny":
+            assert study.seeds == [0, 1] and all("image.size=64" in d.overrides for d in study.datasets.values())
+        if variant == "paper":
+            assert all("aligned_vae" in d.recipe or "shaders" in d.recipe for d in study.datasets.values())
+    assert not (tmp_path / "o").exists()  # planning writes nothing

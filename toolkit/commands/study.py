@@ -1,4 +1,4 @@
-"""`toolkit study STUDY.yaml [--out DIR] [--plan]`: run an experiment described in one file: build the
+"""`toolkit study STUDY.yaml [--variant NAME] [--out DIR] [--plan]`: run an experiment described in one file: build the
 datasets it names (recipes with overrides; or use existing builds and hub ids), train each detector
 on each training set for each seed, evaluate every model on every evaluation set with the robustness
 sweep, and write one results table, per-image scores, intervals over seeds, paired bootstrap
@@ -16,13 +16,14 @@ ORDER = 22
 def add_arguments(p) -> None:
     p.add_argument("study", help="study file (YAML), e.g. studies/misaligned.yaml")
     p.add_argument("--out", help="output folder (default: the study's out, else outputs/studies/<name>)")
+    p.add_argument("--variant", help="one of the study's variants: (e.g. tiny: fewer, smaller images and seeds)")
     p.add_argument("--plan", action="store_true", help="print what would be built, trained and evaluated, and exit")
 
 
 def run(args) -> int:
     from toolkit.study.config import load_study
 
-    study = load_study(args.study, out=args.out)
+    study = load_study(args.study, out=args.out, variant=args.variant)
     if args.plan:
         from toolkit.study.plan import make_plan
         from toolkit.study.run import todo

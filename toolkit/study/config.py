@@ -16,7 +16,13 @@ robustness: [jpeg75, webp75]        # perturbations of the sweep (true: all, fal
 compare:                            # differences that matter: metric(a) - metric(b), paired by pair_id
   - {name: aligned beats old, metric: ap, a: {train: aligned, eval: old}, b: {train: aligned, eval: aligned}}
 bootstrap: 1000
+variants:                           # `toolkit study FILE --variant tiny`: the same study, smaller or bigger
+  tiny: {seeds: [0, 1], bootstrap: 200, dataset_overrides: {reals.count: 24, image.size: 64}}
 ```
+
+A variant replaces the top-level keys it names (datasets, detectors, seeds, ...) and appends its
+`dataset_overrides` to every recipe dataset's overrides; its output folder defaults to
+outputs/studies/<name>-<variant>.
 
 Every mistake is a RecipeError naming the file and the key (`study.yaml: compare.0.a.train: unknown
 dataset 'algned' (did you mean 'aligned'?)`), so `toolkit study` exits 2 before any work.
@@ -34,7 +40,7 @@ import yaml
 from toolkit.errors import RecipeError
 
 TOP_KEYS = ("name", "out", "datasets", "build_overrides", "detectors", "seeds", "train", "eval", "split",
-            "robustness", "compare", "bootstrap", "description")
+            "robustness", "compare", "bootstrap", "description", "variants")
 METRICS = ("ap", "roc_auc", "balanced_acc")
 SOURCE_KEYS = ("recipe", "build", "hub")
 
@@ -161,8 +167,38 @@ def _condition(raw, where: str, key: str, study: dict) -> Condition:
     return c
 
 
-def load_study(path: str, out: str | None = None) -> Study:
-    """The validated study of `path` (RecipeError on any mistake, before any work)."""
+def apply_variant(raw: dict, variant: str, where: str) -> dict:
+    """`raw` with the variant's keys replacing the study's and its `dataset_overrides` appended to every
+    recipe dataset's overrides."""
+    variants = raw.get("variants") or {}
+    if not isinstance(variants, dict) or variant not in variants:
+        raise _err(where, "variants", f"no variant {variant!r}" + _hint(variant, list(variants) or ["(none)"]))
+    var = variants[variant]
+    if not isinstance(var, dict):
+        raise _err(where, f"variants.{variant}", f"expected a mapping of study keys, got {var!r}")
+    out = {k: val for k, val in raw.items() if k != "variants"}
+    for k, val in var.items():
+        if k == "dataset_overrides":
+            continue
+        if k not in TOP_KEYS or k in ("variants", "name"):
+            raise _err(where, f"variants.{variant}.{k}", "unknown key" + _hint(k, [*TOP_KEYS, "dataset_overrides"]))
+        out[k] = val
+    extra = override_list(var.get("dataset_overrides"), where, f"variants.{variant}.dataset_overrides")
+    if extra and isinstance(out.get("datasets"), dict):
+        ds = {}
+        for n, d in out["datasets"].items():
+            if isinstance(d, dict) and d.get("recipe"):
+                d = {**d, "overrides": override_list(d.get("overrides"), where, f"datasets.{n}.overrides") + extra}
+            ds[n] = d
+        out["datasets"] = ds
+    if "out" not in var:
+        out["out"] = str(Path("outputs") / "studies" / f"{raw.get('name')}-{variant}")
+    return out
+
+
+def load_study(path: str, out: str | None = None, variant: str | None = None) -> Study:
+    """The validated study of `path` (RecipeError on any mistake, before any work); `variant`: one of
+    its `variants:`."""
     from toolkit.detectors.config import detector_config
     from toolkit.detectors.robustness import check_names
 
@@ -178,6 +214,8 @@ def load_study(path: str, out: str | None = None) -> Study:
     for k in raw:
         if k not in TOP_KEYS:
             raise _err(where, str(k), "unknown key" + _hint(k, TOP_KEYS))
+    if variant:
+        raw = apply_variant(raw, variant, where)
     for k in ("name", "datasets", "detectors", "seeds", "train", "eval"):
         if raw.get(k) in (None, "", [], {}):
             raise _err(where, k, "required")
