@@ -116,7 +116,7 @@ def test_eval_several_models_with_sweep_and_scores(study, cli, tmp_path):
 def test_card_keeps_one_record_per_run(study, cli):
     _, out = study
     build = sorted(str(p) for p in (out / "builds").iterdir())[0]
-    for seed in (0, 1, 1):  # the third run repeats the second's settings: it replaces it
+    for seed in (0, 1):
         code, _, err = cli("train", build, "--detector", "freq-probe", f"seed={seed}", "robustness=false",
                            "--out", Path(build).parent.parent / f"card-{seed}")
         assert code == 0, err
@@ -125,6 +125,12 @@ def test_card_keeps_one_record_per_run(study, cli):
     assert "freq-probe" in records
     card = (Path(build) / "README.md").read_text()
     assert card.count("### `freq-probe`") == 2 and "seed 1)" in card
+    from toolkit.detectors.run import record_key
+
+    again = dict(records["freq-probe"])  # a run with the same settings replaces the record it matches
+    assert record_key(records, again) == "freq-probe"
+    other = {**again, "config_hash": "f" * 16}
+    assert record_key(records, other) == "freq-probe-ffffffff"
 
 
 def test_bad_study_files_are_one_line_errors(cli, tmp_path):
@@ -189,19 +195,21 @@ def test_paired_bootstrap_pairs_by_pair_id():
     assert os.path.basename(__file__) == "test_study.py"
 
 
-@pytest.mark.parametrize("name", ["misaligned", "augmentation", "shaders", "quantize"])
-def test_shipped_studies_and_their_variants_plan(name, tmp_path):
+def test_shipped_studies_and_their_variants_plan(tmp_path):
+    from toolkit.config.recipe import load_recipe
     from toolkit.study.config import load_study
     from toolkit.study.plan import make_plan
 
-    path = ROOT / "studies" / f"{name}.yaml"
-    for variant in (None, "tiny", "paper"):
-        study = load_study(str(path), out=str(tmp_path / "o"), variant=variant)
-        plan = make_plan(study)
-        assert len(plan.cells) == len(study.train) * len(study.eval) * len(study.detectors) * len(study.seeds)
-        assert study.compare
-        if variant == "tiny":
-            assert study.seeds == [0, 1] and all("image.size=64" in d.overrides for d in study.datasets.values())
-        if variant == "paper":
-            assert all("aligned_vae" in d.recipe or "shaders" in d.recipe for d in study.datasets.values())
+    for name in ("misaligned", "augmentation", "shaders", "quantize"):
+        path = str(ROOT / "studies" / f"{name}.yaml")
+        full = load_study(path, out=str(tmp_path / "o"))
+        assert full.compare and len(full.seeds) >= 5
+        tiny = load_study(path, out=str(tmp_path / "o"), variant="tiny")
+        assert tiny.seeds == [0, 1] and all("image.size=64" in d.overrides for d in tiny.datasets.values())
+        plan = make_plan(tiny)  # every recipe and override resolves, every detector validates
+        assert len(plan.cells) == len(tiny.train) * len(tiny.eval) * len(tiny.detectors) * len(tiny.seeds)
+        paper = load_study(path, out=str(tmp_path / "o"), variant="paper")
+        for d in paper.datasets.values():
+            assert "aligned_vae" in d.recipe or "shaders" in d.recipe
+            load_recipe(d.recipe, d.overrides)  # the paper-scale overrides are valid too
     assert not (tmp_path / "o").exists()  # planning writes nothing

@@ -345,9 +345,8 @@ PRESETS: dict = {
     "bfree": {"paper": {}, "light": {"crop": 224, "test_crops": 1, "val_augment": False, "max_epochs": 20,
                                      "lr": 1e-4, "min_lr": 1e-6,
                                      "augment": {**_LIGHT_RESNET["augment"], "rot90": 0.0, "grayscale": 0.0}}},
-    # not a paper's detector: its one setting is `paper` (the defaults); `demo` is the same, for studies
-    # that name one preset for every detector
-    "freq-probe": {"paper": {}, "demo": {}},
+    # not a paper's detector: its one preset is `paper`, i.e. its defaults
+    "freq-probe": {"paper": {}},
 }
 PRESET_NAMES = ("paper", "light", "demo")
 
