@@ -86,6 +86,7 @@ class Study:
     robustness: list[str]
     compare: list[Compare]
     bootstrap: int
+    variant: str | None = None
 
 
 def _err(where: str, key: str, msg: str) -> RecipeError:
@@ -284,4 +285,4 @@ def load_study(path: str, out: str | None = None, variant: str | None = None) ->
                  description=str(raw.get("description") or ""), datasets=datasets,
                  build_overrides=override_list(raw.get("build_overrides"), where, "build_overrides"),
                  detectors=detectors, seeds=seeds, train=train, eval=ev, split=split, robustness=rob,
-                 compare=compares, bootstrap=boot)
+                 compare=compares, bootstrap=boot, variant=variant)

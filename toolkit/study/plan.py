@@ -84,8 +84,8 @@ def make_plan(study: Study) -> Plan:
             h = recipe.content_hash()
             folder = str(out / "builds" / f"{recipe.name}-{h}")
             recipe.output = folder
-            cmd = " ".join(["toolkit make", spec.recipe, *[f"'{o}'" for o in spec.overrides], "detector=null",
-                            "--out", folder])
+            cmd = " ".join(["toolkit make", spec.recipe, *[f"'{o}'" for o in [*spec.overrides, *study.build_overrides]],
+                            "detector=null", "--out", folder])
             data[name] = DataItem(name, folder, "recipe:" + h, recipe, cmd)
         elif spec.build:
             data[name] = DataItem(name, spec.build, _build_identity(spec.build))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from toolkit.study.config import override_list
 from toolkit.study.stats import paired_bootstrap, t_interval
 
 SHOWN = ("ap", "roc_auc", "balanced_acc")
@@ -218,8 +219,16 @@ def _markdown(plan, summ, comps, figures, psnr: dict) -> str:
                          f"{_fmt(c['seed_mean'], c['seed_low'], c['seed_high'])} | {'yes' if c['reproduced'] else 'no'} |")
     if figures:
         lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]
-    lines += ["", "## Commands", "", "```bash", f"toolkit study {st.path}"]
-    lines += [f"# equivalent build: {d.command}" for d in plan.data.values() if d.command]
+    lines += ["", "## Commands", "", "```bash",
+              f"toolkit study {st.path}" + (f" --variant {st.variant}" if st.variant else "") + f" --out {st.out}",
+              "# what it runs, step by step:"]
+    lines += [f"{d.command}" for d in plan.data.values() if d.command]
+    for dn, raw in st.detectors.items():
+        sets = " ".join(f"'{o}'" for o in override_list({k: v for k, v in raw.items() if k != "kind"}, st.path, dn))
+        lines.append(f"toolkit train DATA --detector {raw.get('kind', 'resnet50')} {sets + ' ' if sets else ''}seed=SEED robustness=false "
+                     f"--no-card --out {st.out}/models/KEY   # {dn}, each train set and seed")
+    perts = f" --perturbations {' '.join(st.robustness)}" if st.robustness else ""
+    lines.append(f"toolkit eval {st.out}/models/KEY --on EVAL --split {st.split}{perts} --scores SCORES.parquet")
     lines += ["```", "", "## Versions", ""]
     lines += [f"- {k}: {v}" for k, v in versions().items()]
     return "\n".join(lines) + "\n"
