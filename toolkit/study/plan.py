@@ -52,7 +52,7 @@ class CellItem:
 
 
 @dataclass
-class Plan:
+class StudyPlan:
     study: Study
     data: dict
     models: list
@@ -69,7 +69,7 @@ def _build_identity(path: str) -> str:
     return "folder:" + os.path.abspath(path)
 
 
-def make_plan(study: Study) -> Plan:
+def make_plan(study: Study) -> StudyPlan:
     """Resolve every recipe (RecipeError naming its file on a mistake) and key every piece of work."""
     from toolkit.config.recipe import load_recipe
     from toolkit.detectors.config import detector_config
@@ -101,4 +101,4 @@ def make_plan(study: Study) -> Plan:
                 models.append(ModelItem(tr, dn, seed, cfg, key, str(out / "models" / key)))
     cells = [CellItem(m, ev, _h(m.key, data[ev].identity, study.split, study.robustness))
              for m in models for ev in study.eval]
-    return Plan(study, data, models, cells)
+    return StudyPlan(study, data, models, cells)

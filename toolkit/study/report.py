@@ -235,9 +235,9 @@ def _markdown(plan, summ, comps, figures, psnr: dict) -> str:
 
 
 def write_results(plan, echo=print) -> str:
-    from toolkit.store.atomic import Output
+    from toolkit.store.atomic import AtomicFolder
 
-    out = Output(plan.study.out)
+    out = AtomicFolder(plan.study.out)
     table, scores = _load_cells(plan)
     for name, frame in (("results.parquet", table), ("scores.parquet", scores)):
         buf = io.BytesIO()

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from toolkit.study.plan import Plan, make_plan
+from toolkit.study.plan import StudyPlan, make_plan
 
 
 def _build_done(item) -> bool:
@@ -25,7 +25,7 @@ def _build_done(item) -> bool:
     return bool(complete) and built == item.identity.split(":", 1)[1]
 
 
-def todo(plan: Plan) -> dict:
+def todo(plan: StudyPlan) -> dict:
     """What is missing: {"builds": [...names], "models": [...ModelItem], "cells": [...CellItem]}."""
     out = Path(plan.study.out)
     builds = [n for n, d in plan.data.items() if d.recipe is not None and _build_done(d) is False
@@ -40,7 +40,7 @@ def run_study(study, echo=None) -> dict:
     from toolkit.detectors import storage
     from toolkit.detectors.run import evaluate, score_frame, train_and_evaluate
     from toolkit.errors import ToolkitError
-    from toolkit.store.atomic import Output
+    from toolkit.store.atomic import AtomicFolder
     from toolkit.study.report import write_results
 
     echo = echo or (lambda s: print(s, file=sys.stderr, flush=True))
@@ -49,7 +49,7 @@ def run_study(study, echo=None) -> dict:
     echo(f"study {study.name}: {len(plan.data)} datasets ({len(missing['builds'])} to build), "
          f"{len(plan.models)} models ({len(missing['models'])} to train), {len(plan.cells)} evaluations "
          f"({len(missing['cells'])} to run); output {study.out}")
-    out = Output(study.out)
+    out = AtomicFolder(study.out)
     for name in missing["builds"]:
         from toolkit.engine.runner import make
 
@@ -62,7 +62,7 @@ def run_study(study, echo=None) -> dict:
     for m in missing["models"]:
         echo(f"train {m.detector} on {m.train}, seed {m.seed} -> {m.dir}")
         train_and_evaluate(plan.data[m.train].path, m.cfg, out=m.dir, update_card=False, echo=lambda s: None)
-        Output(m.dir).write_json("done.json", {"train": m.train, "detector": m.detector, "seed": m.seed,
+        AtomicFolder(m.dir).write_json("done.json", {"train": m.train, "detector": m.detector, "seed": m.seed,
                                                "data": plan.data[m.train].identity})
     loaded: dict = {}
     for c in missing["cells"]:
