@@ -213,3 +213,18 @@ def test_shipped_studies_and_their_variants_plan(tmp_path):
             assert "aligned_vae" in d.recipe or "shaders" in d.recipe
             load_recipe(d.recipe, d.overrides)  # the paper-scale overrides are valid too
     assert not (tmp_path / "o").exists()  # planning writes nothing
+
+
+def test_plan_takes_builds_and_hub_ids(study, cli, tmp_path):
+    _, out = study
+    build = sorted(str(p) for p in (out / "builds").iterdir())[0]
+    recipe_hash = json.loads((Path(build) / "meta" / "build.json").read_text())["recipe_hash"]
+    p = tmp_path / "mixed.yaml"
+    p.write_text(f"name: mixed\ndatasets:\n  old: {{build: {build}}}\n  remote: {{hub: org/some-dataset}}\n"
+                 "detectors:\n  probe: {kind: freq-probe}\n  demo: {kind: resnet50, preset: demo}\n"
+                 "seeds: 3\ntrain: [old]\neval: [old, remote]\n")
+    code, stdout, err = cli("study", p, "--plan", "--out", tmp_path / "o")
+    assert code == 0, err
+    assert f"dataset old: {build} (build:{recipe_hash})" in stdout and "(hub:org/some-dataset)" in stdout
+    assert stdout.count("to train") == 6 and "12 evaluations, 12 to run" in stdout  # 2 detectors x 3 seeds
+    assert not (tmp_path / "o").exists()
