@@ -10,15 +10,23 @@ from __future__ import annotations
 import difflib
 import importlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
 @dataclass(frozen=True)
 class Entry:
     name: str
-    impl: Any
+    target: Any  # the implementation, or "module:attr" to import when first used (a lazy entry)
     config: type
+    extra: dict = field(default_factory=dict)  # what else the kind declares (a detector's presets)
+
+    @property
+    def impl(self):
+        if isinstance(self.target, str):
+            module, attr = self.target.split(":")
+            return getattr(importlib.import_module(module), attr)
+        return self.target
 
 
 class Registry:
@@ -26,14 +34,24 @@ class Registry:
         self.what = what
         self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str, config: type) -> Callable[[Any], Any]:
+    def register(self, name: str, config: type, **extra) -> Callable[[Any], Any]:
+        """Decorator for the implementation: `@REG.register("name", Config)`."""
         def deco(impl):
-            if name in self._entries and self._entries[name].impl is not impl:
-                raise ValueError(f"{self.what} {name!r} registered twice")
-            self._entries[name] = Entry(name, impl, config)
+            self._add(Entry(name, impl, config, extra))
             return impl
 
         return deco
+
+    def register_lazy(self, name: str, config: type, impl: str, **extra) -> None:
+        """An entry whose implementation is imported only when used ("module:attr"): for kinds whose module
+        imports torch at import time (detectors), so reading a recipe stays light."""
+        self._add(Entry(name, impl, config, extra))
+
+    def _add(self, entry: Entry) -> None:
+        old = self._entries.get(entry.name)
+        if old is not None and old.target is not entry.target and old.target != entry.target:
+            raise ValueError(f"{self.what} {entry.name!r} registered twice")
+        self._entries[entry.name] = entry
 
     def names(self) -> list[str]:
         return sorted(self._entries)
@@ -50,6 +68,7 @@ SOURCES = Registry("source")
 GENERATORS = Registry("generator")
 AUGMENT_OPS = Registry("augment op")
 FEATURES = Registry("feature")
+DETECTORS = Registry("detector")  # registered by toolkit/detectors/config.py (lazy: the models import torch)
 
 # Packages whose every public module (not `base`, not `_private`) registers implementations on import:
 # a new source or generator is a new file, with no central list to edit.

@@ -53,9 +53,10 @@ def _kinds(registry) -> dict:
 
 
 def _detectors() -> dict:
-    from toolkit.detectors.config import SCHEMAS
+    from toolkit.config.registry import DETECTORS
+    from toolkit.detectors import config  # noqa: F401 - registers the kinds
 
-    return {"anyOf": [_dataclass(cls, {}, kind=k) for k, cls in SCHEMAS.items()]}
+    return _kinds(DETECTORS)
 
 
 def _with_null(schema: dict) -> dict:

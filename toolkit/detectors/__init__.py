@@ -10,18 +10,10 @@ studies), `metrics`,
 recipe's `detector:` call. docs/fidelity.md compares every setting with the reference code.
 """
 
-KINDS = {
-    "resnet50": "toolkit.detectors.resnet:ResNetDetector",
-    "clip-probe": "toolkit.detectors.clip_probe:ClipProbeDetector",
-    "clip-knn": "toolkit.detectors.clip_knn:ClipKnnDetector",
-    "fakeinversion": "toolkit.detectors.fakeinversion:FakeInversionDetector",
-    "bfree": "toolkit.detectors.bfree:BFreeDetector",
-    "freq-probe": "toolkit.detectors.freq_probe:FreqProbeDetector",
-}
-
 
 def detector_class(kind: str):
-    import importlib
+    """The implementation of a detector kind, from the one registry (registered by `config`, lazily)."""
+    from toolkit.config.registry import DETECTORS
+    from toolkit.detectors import config  # noqa: F401 - registers the kinds
 
-    mod, name = KINDS[kind].split(":")
-    return getattr(importlib.import_module(mod), name)
+    return DETECTORS.get(kind).impl

@@ -18,7 +18,6 @@ explicitly wins over the preset.
 from __future__ import annotations
 
 import copy
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -26,7 +25,7 @@ from omegaconf import OmegaConf
 
 from toolkit.config import validation as v
 from toolkit.errors import RecipeError
-from toolkit.detectors import KINDS
+from toolkit.config.registry import DETECTORS
 
 PRECISIONS = ("float32", "bfloat16")
 JPEG_METHODS = ("cv2", "pil")
@@ -106,6 +105,26 @@ class ProbeAugConfig:
         v.at_least("crop", self.crop, 8, optional=True)
 
 
+# The toolkit's earlier defaults, kept by name: lighter augmentation (lower probabilities, milder
+# strengths, the resized crop back to the input size), 16 pairs per batch, validation on full images,
+# at most 100 epochs; for the probe, training on cached features of the stored images.
+_LIGHT_RESNET = {
+    "pairs_per_batch": 16, "val_augment": False, "max_epochs": 100,
+    "augment": {"resized_crop": 0.2, "resized_crop_scale": [0.5, 1.0], "resized_crop_ratio": [1.0, 1.0],
+                "resized_crop_size": None, "color_jitter": 0.2, "color_jitter_strength": [0.2, 0.2, 0.2, 0.0],
+                "grayscale": 0.05, "cutout": 0.1, "cutout_size": 48, "noise": 0.1, "noise_var": [1.0, 25.0],
+                "blur": 0.1, "blur_sigma": [0.1, 2.0], "jpeg": 0.1, "jpeg_quality": [65, 100],
+                "jpeg_methods": ["pil"], "rot90": 0.5, "flip": 0.5},
+}
+# The offline demo's detector (recipes/demo.yaml): no ImageNet weights offline, so a small random-init
+# ResNet (3 basic stages, widths 16/32/64) with the paper's stem, on top of `light`, 64 px crops, lr 1e-3
+# (random init needs a larger step than fine-tuning), at most 8 epochs, patience 2.
+_DEMO_RESNET = {
+    **_LIGHT_RESNET, "model": None,
+    "arch": {"embedding_size": 16, "hidden_sizes": [16, 32, 64], "depths": [1, 1, 1], "layer_type": "basic"},
+    "crop": 64, "lr": 1e-3, "max_epochs": 8, "patience": 2, "pairs_per_batch": 16,
+}
+
 @dataclass
 class CommonConfig:
     kind: str = "resnet50"
@@ -125,7 +144,7 @@ class CommonConfig:
     note: Optional[str] = None  # a line shown with the results in the cards (what this run is, caveats)
 
     def __post_init__(self):
-        v.one_of("kind", self.kind, KINDS)
+        v.one_of("kind", self.kind, DETECTORS.names())
         v.one_of("preset", self.preset, PRESET_NAMES)
         v.non_empty("out", self.out, optional=True)
         v.split_name("train_split", self.train_split)
@@ -313,42 +332,29 @@ class FreqProbeConfig(CommonConfig):
         v.at_least("max_iter", self.max_iter, 10)
 
 
-SCHEMAS = {"resnet50": ResNetConfig, "clip-probe": ClipProbeConfig, "clip-knn": ClipKnnConfig,
-           "fakeinversion": FakeInversionConfig, "bfree": BFreeConfig, "freq-probe": FreqProbeConfig}
-assert set(SCHEMAS) == set(KINDS)
-
-# The toolkit's earlier defaults, kept by name: lighter augmentation (lower probabilities, milder
-# strengths, the resized crop back to the input size), 16 pairs per batch, validation on full images,
-# at most 100 epochs; for the probe, training on cached features of the stored images.
-_LIGHT_RESNET = {
-    "pairs_per_batch": 16, "val_augment": False, "max_epochs": 100,
-    "augment": {"resized_crop": 0.2, "resized_crop_scale": [0.5, 1.0], "resized_crop_ratio": [1.0, 1.0],
-                "resized_crop_size": None, "color_jitter": 0.2, "color_jitter_strength": [0.2, 0.2, 0.2, 0.0],
-                "grayscale": 0.05, "cutout": 0.1, "cutout_size": 48, "noise": 0.1, "noise_var": [1.0, 25.0],
-                "blur": 0.1, "blur_sigma": [0.1, 2.0], "jpeg": 0.1, "jpeg_quality": [65, 100],
-                "jpeg_methods": ["pil"], "rot90": 0.5, "flip": 0.5},
-}
-# The offline demo's detector (recipes/demo.yaml): no ImageNet weights offline, so a small random-init
-# ResNet (3 basic stages, widths 16/32/64) with the paper's stem, on top of `light`, 64 px crops, lr 1e-3
-# (random init needs a larger step than fine-tuning), at most 8 epochs, patience 2.
-_DEMO_RESNET = {
-    **_LIGHT_RESNET, "model": None,
-    "arch": {"embedding_size": 16, "hidden_sizes": [16, 32, 64], "depths": [1, 1, 1], "layer_type": "basic"},
-    "crop": 64, "lr": 1e-3, "max_epochs": 8, "patience": 2, "pairs_per_batch": 16,
-}
-PRESETS: dict = {
-    "resnet50": {"paper": {}, "light": _LIGHT_RESNET, "demo": _DEMO_RESNET},
-    "fakeinversion": {"paper": {}, "light": _LIGHT_RESNET, "demo": _DEMO_RESNET},
-    "clip-probe": {"paper": {}, "light": {"train_augment": False}},
-    "clip-knn": {"paper": {}, "light": {}},
+# kind -> (config, implementation, presets besides `paper` = the config's defaults): the one place a
+# detector kind is declared; registered in the one registry (config/registry.py DETECTORS), lazily.
+_KINDS = {
+    "resnet50": (ResNetConfig, "toolkit.detectors.resnet:ResNetDetector", {"light": _LIGHT_RESNET, "demo": _DEMO_RESNET}),
+    "fakeinversion": (FakeInversionConfig, "toolkit.detectors.fakeinversion:FakeInversionDetector",
+                      {"light": _LIGHT_RESNET, "demo": _DEMO_RESNET}),
+    "clip-probe": (ClipProbeConfig, "toolkit.detectors.clip_probe:ClipProbeDetector", {"light": {"train_augment": False}}),
+    "clip-knn": (ClipKnnConfig, "toolkit.detectors.clip_knn:ClipKnnDetector", {"light": {}}),
     # CPU budgets: 224 px crops (16 x 14), the centre crop only at test, the lighter augmentation, larger steps
-    "bfree": {"paper": {}, "light": {"crop": 224, "test_crops": 1, "val_augment": False, "max_epochs": 20,
-                                     "lr": 1e-4, "min_lr": 1e-6,
-                                     "augment": {**_LIGHT_RESNET["augment"], "rot90": 0.0, "grayscale": 0.0}}},
+    "bfree": (BFreeConfig, "toolkit.detectors.bfree:BFreeDetector",
+              {"light": {"crop": 224, "test_crops": 1, "val_augment": False, "max_epochs": 20, "lr": 1e-4,
+                         "min_lr": 1e-6, "augment": {**_LIGHT_RESNET["augment"], "rot90": 0.0, "grayscale": 0.0}}}),
     # not a paper's detector: its one preset is `paper`, i.e. its defaults
-    "freq-probe": {"paper": {}},
+    "freq-probe": (FreqProbeConfig, "toolkit.detectors.freq_probe:FreqProbeDetector", {}),
 }
+for _kind, (_config, _impl, _presets) in _KINDS.items():
+    DETECTORS.register_lazy(_kind, _config, _impl, presets={"paper": {}, **_presets})
 PRESET_NAMES = ("paper", "light", "demo")
+
+
+def presets(kind: str) -> dict:
+    """{preset name: the settings it changes} of a registered detector kind."""
+    return DETECTORS.get(kind).extra["presets"]
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -366,18 +372,20 @@ def detector_config(raw: dict, where: str = "detector", path: str = "detector"):
     if not isinstance(raw, dict):
         raise RecipeError(f"{where}: {path}: expected a mapping with a kind:, got {raw!r}")
     kind = raw.get("kind", "resnet50")
-    if kind not in SCHEMAS:
-        close = difflib.get_close_matches(str(kind), list(SCHEMAS), n=1)
-        tail = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(SCHEMAS)})"
+    entry = DETECTORS.get(kind)
+    if entry is None:
+        hint = DETECTORS.closest(kind)
+        tail = f" (did you mean {hint!r}?)" if hint else f" (known: {', '.join(DETECTORS.names())})"
         raise RecipeError(f"{where}: {path}.kind: unknown detector {kind!r}{tail}")
-    schema = SCHEMAS[kind]
+    schema = entry.config
     v.check_keys(raw, schema, path, where)
     preset = raw.get("preset", "paper")
-    if preset not in PRESETS[kind]:
-        names = list(PRESETS[kind])
+    kind_presets = presets(kind)
+    if preset not in kind_presets:
+        names = list(kind_presets)
         raise RecipeError(f"{where}: {path}.preset: {kind} has presets {', '.join(names)} (got {preset!r})"
                           + v.did_you_mean(str(preset), names))
-    merged = _merge(PRESETS[kind][preset], raw)
+    merged = _merge(kind_presets[preset], raw)
     return v.build(schema, {**merged, "kind": kind}, path, where)
 
 
