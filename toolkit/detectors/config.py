@@ -125,6 +125,30 @@ _DEMO_RESNET = {
     "crop": 64, "lr": 1e-3, "max_epochs": 8, "patience": 2, "pairs_per_batch": 16,
 }
 
+def _check_finetuning(cfg, arch_class: str) -> None:
+    """The checks shared by the detectors that fine-tune a transformers backbone with early stopping
+    (resnet50, fakeinversion, bfree): the model id, `arch` keys, dropout and the training schedule."""
+    v.non_empty("model", cfg.model, optional=True)
+    if cfg.arch:
+        import transformers
+
+        known = set(getattr(transformers, arch_class)().to_dict())
+        for key in cfg.arch:
+            if key not in known:
+                raise v.ConfigError(f"arch.{key}: not a transformers {arch_class} field"
+                                    + v.did_you_mean(key, sorted(known)))
+    v.in_range("dropout", cfg.dropout, 0, 1, high_open=True)
+    v.above("lr", cfg.lr, 0)
+    v.at_least("min_lr", cfg.min_lr, 0)
+    if not 0 < cfg.lr_factor < 1:
+        raise v.ConfigError(f"lr_factor: must be within 0..1 (both excluded), got {cfg.lr_factor}")
+    v.at_least("patience", cfg.patience, 1)
+    v.at_least("min_delta", cfg.min_delta, 0)
+    v.at_least("max_epochs", cfg.max_epochs, 1)
+    v.at_least("pairs_per_batch", cfg.pairs_per_batch, 1)
+    v.at_least("eval_batch", cfg.eval_batch, 1)
+
+
 @dataclass
 class CommonConfig:
     kind: str = "resnet50"
@@ -181,26 +205,8 @@ class ResNetConfig(CommonConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        v.non_empty("model", self.model, optional=True)
-        if self.arch:
-            from transformers import ResNetConfig as HFResNetConfig
-
-            known = set(HFResNetConfig().to_dict())
-            for key in self.arch:
-                if key not in known:
-                    raise v.ConfigError(f"arch.{key}: not a transformers ResNetConfig field"
-                                        + v.did_you_mean(key, sorted(known)))
-        v.in_range("dropout", self.dropout, 0, 1, high_open=True)
-        v.above("lr", self.lr, 0)
-        v.at_least("min_lr", self.min_lr, 0)
-        if not 0 < self.lr_factor < 1:
-            raise v.ConfigError(f"lr_factor: must be within 0..1 (both excluded), got {self.lr_factor}")
-        v.at_least("patience", self.patience, 1)
-        v.at_least("min_delta", self.min_delta, 0)
-        v.at_least("max_epochs", self.max_epochs, 1)
-        v.at_least("pairs_per_batch", self.pairs_per_batch, 1)
+        _check_finetuning(self, "ResNetConfig")
         v.at_least("crop", self.crop, 8)
-        v.at_least("eval_batch", self.eval_batch, 1)
 
 
 @dataclass
@@ -292,27 +298,9 @@ class BFreeConfig(CommonConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        v.non_empty("model", self.model, optional=True)
-        if self.arch:
-            from transformers import Dinov2WithRegistersConfig
-
-            known = set(Dinov2WithRegistersConfig().to_dict())
-            for key in self.arch:
-                if key not in known:
-                    raise v.ConfigError(f"arch.{key}: not a transformers Dinov2WithRegistersConfig field"
-                                        + v.did_you_mean(key, sorted(known)))
+        _check_finetuning(self, "Dinov2WithRegistersConfig")
         v.at_least("crop", self.crop, 14)
         v.one_of("test_crops", self.test_crops, (1, 5))
-        v.in_range("dropout", self.dropout, 0, 1, high_open=True)
-        v.above("lr", self.lr, 0)
-        v.at_least("min_lr", self.min_lr, 0)
-        if not 0 < self.lr_factor < 1:
-            raise v.ConfigError(f"lr_factor: must be within 0..1 (both excluded), got {self.lr_factor}")
-        v.at_least("patience", self.patience, 1)
-        v.at_least("min_delta", self.min_delta, 0)
-        v.at_least("max_epochs", self.max_epochs, 1)
-        v.at_least("pairs_per_batch", self.pairs_per_batch, 1)
-        v.at_least("eval_batch", self.eval_batch, 1)
 
 
 @dataclass
