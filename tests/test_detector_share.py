@@ -4,7 +4,6 @@ metadata), `toolkit predict` on files, folders and URLs, `toolkit push MODEL --h
 from __future__ import annotations
 
 import http.server
-import inspect
 import io
 import json
 import shutil
@@ -15,6 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from hub_recorder import RecordingHfApi
 from tiny_detect import TINY_RESNET, write_pairs
 
 FAKE_TOKEN = "hf_FAKE0123456789abcdefTOKENvalue"
@@ -145,42 +145,6 @@ def test_predict_with_a_bad_model_is_one_line(trained, tmp_path, cli):
     for model, msg in ((tmp_path / "none", "cannot load"), (trained.ds, "not a detector")):
         code, out, err = cli("predict", model, img)
         assert code == 2 and msg in err and err.count("\n") == 1 and "Traceback" not in err, err
-
-
-def _check_signature(name: str, *args, **kw) -> None:
-    from huggingface_hub import HfApi
-
-    inspect.signature(getattr(HfApi, name)).bind(None, *args, **kw)
-
-
-class RecordingHfApi:
-    """Stands in for huggingface_hub.HfApi: each call checked against the installed signature, recorded."""
-
-    calls: list = []
-    uploaded: dict = {}
-
-    def __init__(self, token=None):
-        self.token = token
-
-    def create_repo(self, repo_id, **kw):
-        _check_signature("create_repo", repo_id, **kw)
-        self.calls.append(("create_repo", repo_id, kw))
-        return f"https://huggingface.co/{repo_id}"
-
-    def create_branch(self, repo_id, **kw):
-        _check_signature("create_branch", repo_id, **kw)
-        self.calls.append(("create_branch", repo_id, kw))
-
-    def upload_folder(self, **kw):
-        from huggingface_hub.utils import filter_repo_objects
-
-        _check_signature("upload_folder", **kw)
-        self.calls.append(("upload_folder", kw["repo_id"], {k: v for k, v in kw.items() if k != "folder_path"}))
-        root = Path(kw["folder_path"])
-        files = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
-        for f in filter_repo_objects(files, allow_patterns=kw.get("allow_patterns")):  # huggingface_hub's matcher
-            RecordingHfApi.uploaded[f] = (root / f).read_bytes()
-        return SimpleNamespace(pr_url=None)
 
 
 def test_push_a_model_folder_to_the_hub(trained, tmp_path, cli, monkeypatch):

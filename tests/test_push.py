@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hub_recorder import RecordingHfApi
 from publish_demo import demo_build, demo_copy, files_under
 
 from toolkit.store.manifest import MANIFEST_FILE, verify_manifest
@@ -143,67 +144,6 @@ def test_hub_dry_run_lists_files_and_settings_and_never_the_token(built, tmp_pat
     for f in out.rglob("*"):
         if f.is_file():
             assert FAKE_TOKEN.encode() not in f.read_bytes(), f
-
-
-def _check_signature(name: str, *args, **kw) -> None:
-    """Every call must be valid for the installed huggingface_hub.HfApi (catches API drift)."""
-    import inspect
-
-    from huggingface_hub import HfApi
-
-    inspect.signature(getattr(HfApi, name)).bind(None, *args, **kw)
-
-
-class RecordingHfApi:
-    """Stands in for huggingface_hub.HfApi (no network here): checks each call against the real
-    signature, records it, and keeps what upload_folder was given."""
-
-    calls: list = []
-    uploaded: dict = {}
-
-    def __init__(self, token=None):
-        self.token = token
-
-    def create_repo(self, repo_id, **kw):
-        _check_signature("create_repo", repo_id, **kw)
-        self.calls.append(("create_repo", repo_id, kw))
-        return f"https://huggingface.co/datasets/{repo_id}"
-
-    def repo_info(self, repo_id, **kw):
-        _check_signature("repo_info", repo_id, **kw)
-        return SimpleNamespace(private=True)
-
-    def create_branch(self, repo_id, **kw):
-        _check_signature("create_branch", repo_id, **kw)
-        self.calls.append(("create_branch", repo_id, kw))
-
-    def upload_folder(self, **kw):
-        _check_signature("upload_folder", **kw)
-        self.calls.append(("upload_folder", kw["repo_id"], {k: v for k, v in kw.items() if k != "folder_path"}))
-        root = Path(kw["folder_path"])
-        new = {f: (root / f).read_bytes() for f in files_under(root)}
-        # what the Hub does: files already there stay unless delete_patterns match them and the upload
-        # does not have them (huggingface_hub's own matcher)
-        from huggingface_hub.utils import filter_repo_objects
-
-        old = {f: b for f, b in RecordingHfApi.uploaded.items() if f not in new}
-        gone = set(filter_repo_objects(list(old), allow_patterns=kw.get("delete_patterns"))) \
-            if kw.get("delete_patterns") else set()
-        RecordingHfApi.uploaded = {**{f: b for f, b in old.items() if f not in gone}, **new}
-        if kw.get("create_pr"):
-            return SimpleNamespace(pr_url="https://huggingface.co/datasets/x/pr/1", pr_revision="refs/pr/1")
-        return SimpleNamespace(pr_url=None)
-
-    def list_repo_tree(self, repo_id, **kw):
-        _check_signature("list_repo_tree", repo_id, **kw)
-        for path, data in self.uploaded.items():
-            if path.endswith(".parquet") or path.endswith(".png"):
-                yield SimpleNamespace(path=path, size=len(data), blob_id="x",
-                                      lfs=SimpleNamespace(sha256=hashlib.sha256(data).hexdigest()))
-            else:
-                blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-                yield SimpleNamespace(path=path, size=len(data), blob_id=blob, lfs=None)
-        yield SimpleNamespace(path="data", tree_id="t")  # folders have no size
 
 
 def test_hub_push_creates_repo_then_uploads_the_staged_folder(built, tmp_path_factory, tmp_path, cli,
