@@ -43,6 +43,7 @@ from toolkit.config import validation as v
 from toolkit.config.registry import GENERATORS
 from toolkit.seeding import derive_seed
 from toolkit.generators.autoencoders import CLASSES, check_family, class_from_config, load_autoencoder
+from toolkit.generators.cpu_memory import keep_freed_memory
 from toolkit.generators.base import Generator, check_generator, resolve_model, state_dict_sha256, torch_dtype
 
 LATENTS = ("sample", "mode")
@@ -102,6 +103,8 @@ class VaeRoundtrip(Generator):
         self.weights_sha256 = state_dict_sha256(self.vae)
         self.factor = self.ae.downsampling
         self.vae.to(device)
+        if device == "cpu":  # batch-sized activations without a page-fault storm (cpu_memory.py)
+            keep_freed_memory()
         self._ae32 = None
         if self.dtype != torch.float32:  # keep the float32 model for batches that overflow
             self._ae32 = self.ae

@@ -175,7 +175,7 @@ class Plan:
 
 
 class Augmenter:
-    def __init__(self, ops: dict, *, matched: bool, seed: int, png_compress_level: int = 6):
+    def __init__(self, ops: dict, *, matched: bool, seed: int, png_compress_level: int = 4):
         self.ops = ops
         self.matched = matched
         self.seed = seed
