@@ -58,8 +58,10 @@ def folder_recipe(folder: Path, size: int, n: int, shard_size: int, codec: str =
 
     fakes = "[{kind: identity}]" if generator == "identity" else \
         "[{kind: vae_roundtrip, model: 'builtin:standin_vae', batch_size: 8}]"
-    ops = ["augment.ops.webp.p=0", "augment.ops.jpeg.p=0"] if codec == "png" else \
-        ["augment.ops.webp.p=0", "augment.ops.jpeg.p=1.0", "augment.ops.jpeg.quality=[90,90]"]
+    ops = {"png": ["augment.ops.webp.p=0", "augment.ops.jpeg.p=0"],
+           "jpeg": ["augment.ops.webp.p=0", "augment.ops.jpeg.p=1.0", "augment.ops.jpeg.quality=[90,90]"],
+           "webp": ["augment.ops.jpeg.p=0", "augment.ops.webp.p=1.0", "augment.ops.webp.quality=[90,90]",
+                    "augment.ops.webp.method=4"]}[codec]
     return load_recipe(ROOT / "recipes" / "demo.yaml", [
         f"reals={{kind: folder, path: '{folder}', count: {n}}}", f"image.size={size}", f"fakes={fakes}",
         *ops, f"runner.shard_size={shard_size}", "split.train=1.0", "split.test=0.0", "detector=null",
