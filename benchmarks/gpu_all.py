@@ -35,6 +35,7 @@ toy sizes (tests/test_gpu_script.py), where rates mean nothing.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import shutil
@@ -226,6 +227,7 @@ def vae_levers(run: Run, name: str, path: str) -> None:
     variants += [{**base, "batch": b} for b in ((1,) if run.smoke else (1, 4, 8, 32))]
     if not run.args.no_compile and run.cuda and name == "sd15_kl4":  # compile: CUDA only (minutes on a CPU)
         variants += [{**base, "compile": m} for m in ("default", "max-autotune-no-cudagraphs", "reduce-overhead")]
+    master = cls.from_pretrained(path).eval()  # fp32 on the host; each setting gets a copy of it
     models: dict = {}
     for size in run.sizes:
         flops = None
@@ -233,17 +235,18 @@ def vae_levers(run: Run, name: str, path: str) -> None:
         for v in variants:
             key = (v["dtype"], v["channels_last"], v["attention"], v["compile"])
             if key not in models:
-                m = cls.from_pretrained(path, torch_dtype=dtypes[v["dtype"]]).to(run.device).eval()
+                models.clear()  # one model at a time on the device
+                m = copy.deepcopy(master).to(device=run.device, dtype=dtypes[v["dtype"]])
                 set_attention(m, AttnProcessor2_0 if v["attention"] == "sdpa" else AttnProcessor)
                 if v["channels_last"]:
                     m.to(memory_format=torch.channels_last)
                 if v["compile"]:
                     m.encoder = torch.compile(m.encoder, mode=v["compile"])
                     m.decoder = torch.compile(m.decoder, mode=v["compile"])
-                models = {key: m}  # one model at a time on the device
+                models[key] = m
             m = models[key]
             if flops is None:
-                plain = cls.from_pretrained(path).to(run.device).eval()
+                plain = copy.deepcopy(master).to(run.device)
                 flops = flops_per_image(plain, size, run.device, posterior)
                 del plain
             x = torch.randn(v["batch"], 3, size, size, device=run.device, dtype=dtypes[v["dtype"]])
@@ -261,7 +264,7 @@ def vae_levers(run: Run, name: str, path: str) -> None:
             rates[label] = ips
             run.row("vae", model=name, size=size, setting=label, **v, img_s=ips, gflop_per_img=flops / 1e9,
                     peak_fraction=frac)
-        naive = naive_vae(run, cls, path, size, posterior)
+        naive = naive_vae(run, copy.deepcopy(master).to(run.device), size, posterior)
         best = max(rates, key=rates.get)
         run.row("vae_naive", model=name, size=size, img_s=naive, gflop_per_img=flops / 1e9,
                 peak_fraction=flops * naive / (run.peak * 1e12))
@@ -277,14 +280,13 @@ def vae_levers(run: Run, name: str, path: str) -> None:
         torch.cuda.empty_cache()
 
 
-def naive_vae(run: Run, cls, path: str, size: int, posterior: bool) -> float:
+def naive_vae(run: Run, model, size: int, posterior: bool) -> float:
     """What a script written from the diffusers docs does: fp32, one PIL image at a time through
     VaeImageProcessor, encode, sample, decode, postprocess to PIL."""
     import torch
     from diffusers.image_processor import VaeImageProcessor
     from PIL import Image
 
-    model = cls.from_pretrained(path).to(run.device).eval()
     proc = VaeImageProcessor(vae_scale_factor=8)
     rng = np.random.default_rng(0)
     imgs = [Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)) for _ in range(run.n)]
