@@ -28,6 +28,10 @@ the paper's ToTensor batches: with `quantize: floor`, float32, the same batch an
 bytes are then exactly those of the paper's computation (tests/test_autoencoders.py); with `null` a
 rare value is one level off (float noise of another convolution kernel).
 
+On a CPU the worker keeps freed activation memory in its heap (cpu_memory.py): at batch 8 glibc would
+otherwise hand every large activation back to the kernel and page-fault it in again, which made a batch
+of 8 slower than 8 single images (docs/performance.md). Same kernels, same bytes.
+
 `quantize` and `family` came after builds existed: at the value that reproduces those builds (round,
 null) they stay out of the recipe hash (`neutral_defaults`), so those builds keep their hash.
 """
