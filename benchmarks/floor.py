@@ -3,9 +3,12 @@
 Floor, per pair, on the same source files: decode the source JPEG, resize its short side to the target
 with the same filter, crop, and encode both members (real and fake) in the final format. Pipeline: a
 whole shard built by toolkit (read, decode+align, the `identity` generator, matched augmentation,
-encode both members, parquet with image bytes, marker) into a temporary folder. Target: <= 1.3x.
+encode both members, parquet with image bytes, marker) into a temporary folder. Codecs: lossless PNG
+at the recipe's default level (`store.png_compress_level`), JPEG q90 and WebP q90 (method 4), each with
+the settings toolkit/transforms/codecs.py uses. Floor and pipeline are timed alternately, best of 3, so
+a change of load hits both alike. Target (issue 18): <= 1.15x.
 
-    .venv/bin/python benchmarks/floor.py [--n 64] [--sizes 256 512]
+    .venv/bin/python benchmarks/floor.py [--n 64] [--sizes 256 512] [--codecs png jpeg webp]
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ import json
 import tempfile
 from pathlib import Path
 
-from common import folder_recipe, timed, write_sources
+from common import clock, folder_recipe, write_sources
+
+CODECS = ("png", "jpeg", "webp")
 
 
-def floor_time(paths, size: int, codec: str, level: int) -> float:
+def floor_fn(paths, size: int, codec: str, level: int):
     from PIL import Image
 
     blobs = [p.read_bytes() for p in paths]
@@ -38,13 +43,15 @@ def floor_time(paths, size: int, codec: str, level: int) -> float:
                     buf = io.BytesIO()
                     if codec == "png":
                         im.save(buf, "PNG", compress_level=level, optimize=False)
-                    else:
+                    elif codec == "jpeg":
                         im.save(buf, "JPEG", quality=90, subsampling="4:2:0", optimize=False, progressive=False)
+                    else:
+                        im.save(buf, "WEBP", quality=90, method=4, lossless=False, exact=False)
 
-    return timed(run)
+    return run
 
 
-def pipeline_time(folder: Path, size: int, n: int, codec: str) -> float:
+def pipeline_fn(folder: Path, size: int, n: int, codec: str):
     from toolkit.engine.pipeline import build_shard
     from toolkit.engine.runner import plan_build
 
@@ -52,21 +59,36 @@ def pipeline_time(folder: Path, size: int, n: int, codec: str) -> float:
     out = tempfile.mkdtemp()
     task = plan_build(recipe, out).shards[0]
     build_shard(task, report=lambda s, k: None)  # warm: imports, source listing cache
-    return timed(lambda: build_shard(task, report=lambda s, k: None))
+    return lambda: build_shard(task, report=lambda s, k: None)
 
 
-def measure(n: int, sizes: list[int]) -> list[dict]:
+def alternate(fns: dict, repeat: int = 3) -> dict:
+    """Best time of each function, run in turns (a, b, a, b, ...): load changes hit all of them alike."""
+    now = clock()
+    best = {k: float("inf") for k in fns}
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            t0 = now()
+            fn()
+            best[k] = min(best[k], now() - t0)
+    return best
+
+
+def measure(n: int, sizes: list[int], codecs=CODECS) -> list[dict]:
     import PIL
 
+    from toolkit.config.recipe import StoreConfig
+
+    level = StoreConfig().png_compress_level
     rows = []
     for size in sizes:
         folder = Path(tempfile.mkdtemp()) / f"src{size}"
         paths = write_sources(folder, n, size)
-        for codec in ("png", "jpeg"):
-            f = floor_time(paths, size, codec, level=6)
-            p = pipeline_time(folder, size, n, codec)
-            rows.append({"size": size, "codec": codec, "n": n, "floor_img_s": n / f, "pipeline_img_s": n / p,
-                         "ratio": p / f, "pillow": PIL.__version__})
+        for codec in codecs:
+            t = alternate({"floor": floor_fn(paths, size, codec, level), "pipeline": pipeline_fn(folder, size, n, codec)})
+            rows.append({"size": size, "codec": codec, "n": n, "floor_img_s": n / t["floor"],
+                         "pipeline_img_s": n / t["pipeline"], "ratio": t["pipeline"] / t["floor"],
+                         "png_level": level, "pillow": PIL.__version__})
     return rows
 
 
@@ -82,7 +104,8 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    ap.add_argument("--codecs", nargs="+", default=list(CODECS), choices=CODECS)
     ap.add_argument("--json", action="store_true", help="print the rows as JSON (used by run.py)")
     a = ap.parse_args()
-    rows = measure(a.n, a.sizes)
+    rows = measure(a.n, a.sizes, a.codecs)
     print(json.dumps(rows) if a.json else report(rows))

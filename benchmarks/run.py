@@ -1,16 +1,21 @@
 """All CPU benchmarks in one command, each figure a ratio measured side by side in the same run:
 
-  1. codec floor vs pipeline at 256 and 512 px (PNG and JPEG q90)        target <= 1.3x
-  2. scaling: pairs/s with 1 and 2 dask workers                          target >= 1.7x on 2 cores
-  3. VAE round-trip: toolkit's batched generator vs a naive per-image loop (stand-in VAE, CPU)
+  0. lossless encoders side by side: Pillow PNG 1-9, WebP lossless, OpenCV/imagecodecs/libdeflate
+     when importable (png_codecs.py; picks store.png_compress_level)
+  1. codec floor vs pipeline at 256 and 512 px (PNG, JPEG q90, WebP q90)  target <= 1.15x
+  2. scaling: pairs/s with 1 and 2 dask workers                          target >= 1.8x on 2 cores
+  3. VAE round-trip: toolkit's generator (batch 1, 8) vs a naive per-image loop (stand-in VAE, CPU)
+                                                                         target >= 1.0x
   4. Pillow vs pillow-simd on the floor/pipeline of (1), when benchmarks/.pillow-simd exists
      (build it with benchmarks/install_pillow_simd.sh)
-  5. peak RSS of a build of 4 vs 16 shards
+  5. peak RSS of a build of 4 vs 16 shards                               target: flat
 
-    .venv/bin/python benchmarks/run.py [--only floor scaling vae simd memory] [--json results.json]
+    .venv/bin/python benchmarks/run.py [--only codecs floor scaling vae simd memory] [--json results.json]
+    TOOLKIT_BENCH_CLOCK=cpu .venv/bin/python benchmarks/run.py ...   # CPU time: on a machine shared
+                                                                     # with other jobs (not scaling)
 
 Each section runs in its own subprocess (fresh imports, no state shared between measurements).
-The GPU benchmark is benchmarks/vae_gpu.py (needs CUDA).
+The GPU figures: benchmarks/gpu_all.py (needs CUDA; --smoke runs it on a CPU at toy sizes).
 """
 
 from __future__ import annotations
@@ -36,20 +41,25 @@ def section(script: str, *args: str, env: dict | None = None):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", nargs="+", default=["floor", "scaling", "vae", "simd", "memory"])
+    ap.add_argument("--only", nargs="+", default=["codecs", "floor", "scaling", "vae", "simd", "memory"])
     ap.add_argument("--n", type=int, default=64, help="pairs per floor measurement")
     ap.add_argument("--json", help="also write all results to this file")
     a = ap.parse_args()
     sys.path.insert(0, str(HERE))
     import floor
     import memory
+    import png_codecs
     import scaling
     import vae_cpu
 
-    results = {"cores": os.cpu_count()}
+    results = {"cores": os.cpu_count(), "clock": os.environ.get("TOOLKIT_BENCH_CLOCK", "wall")}
+    if "codecs" in a.only:
+        results["codecs"] = section("png_codecs.py")
+        print("0. lossless encoders (ms and bytes per image; pixels checked identical)")
+        print(png_codecs.report(results["codecs"]), "\n", flush=True)
     if "floor" in a.only:
         results["floor"] = section("floor.py", "--n", str(a.n))
-        print("1. codec floor vs pipeline (identity generator; pairs/s; best of 3)")
+        print("1. codec floor vs pipeline (identity generator; pairs/s; best of 3, in turns)")
         print(floor.report(results["floor"]), "\n", flush=True)
     if "scaling" in a.only:
         results["scaling"] = section("scaling.py")

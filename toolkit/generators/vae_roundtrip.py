@@ -28,6 +28,10 @@ the paper's ToTensor batches: with `quantize: floor`, float32, the same batch an
 bytes are then exactly those of the paper's computation (tests/test_autoencoders.py); with `null` a
 rare value is one level off (float noise of another convolution kernel).
 
+On a CPU the worker keeps freed activation memory in its heap (cpu_memory.py): at batch 8 glibc would
+otherwise hand every large activation back to the kernel and page-fault it in again, which made a batch
+of 8 slower than 8 single images (docs/performance.md). Same kernels, same bytes.
+
 `quantize` and `family` came after builds existed: at the value that reproduces those builds (round,
 null) they stay out of the recipe hash (`neutral_defaults`), so those builds keep their hash.
 """
@@ -43,6 +47,7 @@ from toolkit.config import validation as v
 from toolkit.config.registry import GENERATORS
 from toolkit.seeding import derive_seed
 from toolkit.generators.autoencoders import CLASSES, check_family, class_from_config, load_autoencoder
+from toolkit.generators.cpu_memory import keep_freed_memory
 from toolkit.generators.base import Generator, check_generator, resolve_model, state_dict_sha256, torch_dtype
 
 LATENTS = ("sample", "mode")
@@ -102,6 +107,8 @@ class VaeRoundtrip(Generator):
         self.weights_sha256 = state_dict_sha256(self.vae)
         self.factor = self.ae.downsampling
         self.vae.to(device)
+        if device == "cpu":  # batch-sized activations without a page-fault storm (cpu_memory.py)
+            keep_freed_memory()
         self._ae32 = None
         if self.dtype != torch.float32:  # keep the float32 model for batches that overflow
             self._ae32 = self.ae

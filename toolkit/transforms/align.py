@@ -96,6 +96,19 @@ def decode(data: bytes, *, max_pixels: int = 89_478_485, icc: str = "convert",
     the module docstring. Raises `DropSample` (empty_file, not_an_image, decompression_bomb,
     truncated, decode_error) for unusable bytes, `ValueError` for bad arguments.
     """
+    out, info, opened = _decode_open(data, max_pixels=max_pixels, icc=icc, alpha_background=alpha_background)
+    if out is opened:  # a standalone copy: the opened file is closed below
+        out = out.copy()
+        out.info = {}
+    opened.close()
+    return out, info
+
+
+def _decode_open(data: bytes, *, max_pixels: int, icc: str, alpha_background) -> tuple[Image.Image, dict, Image.Image]:
+    """`decode` without its last copy: (image, info, opened file). The image may be the opened file itself
+    (an RGB file without profile, orientation or alpha: the common JPEG); the caller closes the opened
+    file once it is done with the image. `decode_and_align` resizes straight from it: the resize makes
+    the new image, so copying first was a wasted pass over the full-size decode."""
     from toolkit.errors import DropSample
 
     if icc not in ICC_MODES:
@@ -128,10 +141,9 @@ def decode(data: bytes, *, max_pixels: int = 89_478_485, icc: str = "convert",
                 raise
             except Exception as e:  # noqa: BLE001 - an unconvertible mode is a bad file, not a crash
                 raise DropSample("decode_error", f"cannot convert mode {oriented.mode!r} to RGB: {_short(e)}")
-            if out is im or out is oriented:
-                out = out.copy()
-        finally:
+        except BaseException:
             im.close()
+            raise
 
     out.load()
     out.info = {}
@@ -146,7 +158,7 @@ def decode(data: bytes, *, max_pixels: int = 89_478_485, icc: str = "convert",
         "icc": icc_status,
         "had_alpha": had_alpha,
     }
-    return out, info
+    return out, info, im
 
 
 def align(img: Image.Image, *, size: Optional[int], min_size: int = 0, resize_filter: str = "lanczos",
@@ -252,11 +264,12 @@ def decode_and_align(data: bytes, *, size, min_size=0, resize_filter="lanczos", 
     counted as a drop for every sample.
     """
     _check_geometry_args(size, resize_filter, crop, rng)
-    img, info = decode(data, max_pixels=max_pixels, icc=icc, alpha_background=alpha_background)
+    img, info, opened = _decode_open(data, max_pixels=max_pixels, icc=icc, alpha_background=alpha_background)
     try:
         arr, ainfo = align(img, size=size, min_size=min_size, resize_filter=resize_filter, crop=crop, rng=rng)
     finally:
         img.close()
+        opened.close()
     return arr, {**info, **ainfo}
 
 
@@ -385,8 +398,8 @@ def _colour_and_alpha(im: Image.Image) -> tuple[Image.Image, Optional[np.ndarray
         alpha = None if trns is None or isinstance(trns, (bytes, tuple)) else \
             np.where(bits == bool(trns), 0, 255).astype(np.uint8)
         return im.convert("L"), alpha
-    if mode in ("L", "RGB"):
-        return im, _trns_mask(np.asarray(im), trns)
+    if mode in ("L", "RGB"):  # the values are only looked at for a tRNS colour (most files have none)
+        return im, None if trns is None else _trns_mask(np.asarray(im), trns)
     if mode in ("LA", "La"):
         la = im if mode == "LA" else im.convert("LA")
         return la.getchannel("L"), np.asarray(la.getchannel("A"))

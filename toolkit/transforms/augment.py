@@ -175,11 +175,12 @@ class AugmentPlan:
 
 
 class Augmenter:
-    def __init__(self, ops: dict, *, matched: bool, seed: int, png_compress_level: int = 6):
+    def __init__(self, ops: dict, *, matched: bool, seed: int, png_compress_level: int = 4):
         self.ops = ops
         self.matched = matched
         self.seed = seed
         self.png = ("png", {"compress_level": png_compress_level})
+        self._last: tuple | None = None  # (pair_id, Plan) of the pair being written
 
     def plan(self, pair_id: str, member: int = 0) -> AugmentPlan:
         """The chain for one pair (matched) or one member of it (unmatched)."""
@@ -204,12 +205,19 @@ class Augmenter:
     def plan_for(self, pair_id: str, member: int, label: int) -> AugmentPlan:
         """The chain member `member` (0 = the real) of a pair actually gets: the pair's draw (matched) or
         its own, minus any op whose `apply_to` excludes `label` (a dropped codec leaves PNG)."""
-        plan = self.plan(pair_id) if self.matched else self.plan(pair_id, member)
+        plan = self._pair_plan(pair_id) if self.matched else self.plan(pair_id, member)
         steps = [(n, p) for n, p in plan.steps
                  if n not in self.ops or label in APPLY_TO[getattr(self.ops[n], "apply_to", "both")]]
         if not steps or steps[-1] != plan.steps[-1]:  # the codec (always last) was skipped
             steps.append(self.png)
         return AugmentPlan(tuple(steps))
+
+    def _pair_plan(self, pair_id: str) -> Plan:
+        """The matched draw of the pair whose members are being written: drawn once for the real and
+        reused for its fakes (the writer goes pair by pair), not once per member."""
+        if self._last is None or self._last[0] != pair_id:
+            self._last = (pair_id, self.plan(pair_id))
+        return self._last[1]
 
     @staticmethod
     def apply(plan: AugmentPlan, pixels: np.ndarray) -> tuple[bytes, str, int, int]:
