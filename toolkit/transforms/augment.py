@@ -180,7 +180,7 @@ class Augmenter:
         self.matched = matched
         self.seed = seed
         self.png = ("png", {"compress_level": png_compress_level})
-        self._last: tuple | None = None  # (pair_id, Plan) of the pair being written
+        self._last: tuple | None = None  # (pair_id, AugmentPlan) of the pair being written
 
     def plan(self, pair_id: str, member: int = 0) -> AugmentPlan:
         """The chain for one pair (matched) or one member of it (unmatched)."""
@@ -212,7 +212,7 @@ class Augmenter:
             steps.append(self.png)
         return AugmentPlan(tuple(steps))
 
-    def _pair_plan(self, pair_id: str) -> Plan:
+    def _pair_plan(self, pair_id: str) -> AugmentPlan:
         """The matched draw of the pair whose members are being written: drawn once for the real and
         reused for its fakes (the writer goes pair by pair), not once per member."""
         if self._last is None or self._last[0] != pair_id:
