@@ -16,7 +16,7 @@ from conftest import ROOT, demo_args
 # drops["x"], _fail(key, "x", ...), ("pattern", "x") rules, return "x" in the reason helpers
 _LITERALS = [
     re.compile(r'DropSample\(\s*"([a-z0-9_:]+)"'),
-    re.compile(r'\.drop\([^()]*?,\s*"([a-z0-9_:]+)"'),
+    re.compile(r'\.drop\((?!columns=)[^()]*?,\s*"([a-z0-9_:]+)"'),  # not pandas' .drop(columns=[...])
     re.compile(r'\bmark\([^\n]*,\s*"([a-z0-9_]+)"\)'),
     re.compile(r'drops\["([a-z0-9_:]+)"\]'),
     re.compile(r'\),\s*"([a-z_]+)"\),\s*$', re.M),  # laion's (re.compile(...), "reason") rules
