@@ -120,7 +120,10 @@ def test_gain_slider_sort_by_psnr_and_the_full_size_view(built, tmp_path, cli):
     values = np.concatenate(diffs)
     assert (values * gain >= 255).mean() <= 0.01 < (values * gain * 2 >= 255).mean()
     page = (dest / "index.html").read_text()
-    assert "jpeg (quality " in page and "png (compress_level 6)" in page  # augmentation written out
+    from toolkit.config.recipe import StoreConfig
+
+    level = StoreConfig().png_compress_level  # the recipe default the demo build used
+    assert "jpeg (quality " in page and f"png (compress_level {level})" in page  # augmentation written out
 
     pid = sorted(by_pair)[0]
     url = (dest / "index.html").as_uri()
