@@ -112,14 +112,20 @@ def _heatmaps(plan, summ, out) -> list[str]:
                         color="white" if grid[i, j] < 0.8 else "black", fontsize=8)
         fig.colorbar(im, ax=ax, label="AP (mean over seeds)")
         ax.set_title(f"{det}: AP, clean")
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100)
-        plt.close(fig)
-        name = f"heatmap-{det}.png"
-        out.write_bytes(name, buf.getvalue())
-        names.append(name)
+        names.append(_save(fig, out, f"heatmap-{det}.png"))
     return names
+
+
+def _save(fig, out, name: str) -> str:
+    """Write `fig` as OUT/name (PNG, 100 dpi) and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    out.write_bytes(name, buf.getvalue())
+    return name
 
 
 def _curves(plan, summ, out) -> list[str]:
@@ -148,13 +154,7 @@ def _curves(plan, summ, out) -> list[str]:
         ax.set_ylabel("AP (mean, 95% interval over seeds)")
         ax.set_title(f"trained on {tr}")
         ax.legend(fontsize=7, title="evaluated on", title_fontsize=7)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100)
-        plt.close(fig)
-        name = f"robustness-{tr}.png"
-        out.write_bytes(name, buf.getvalue())
-        names.append(name)
+        names.append(_save(fig, out, f"robustness-{tr}.png"))
     return names
 
 
