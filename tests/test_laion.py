@@ -137,7 +137,7 @@ def server():
 def fresh_sources():
     """the engine caches sources per process by their config; a LAION source holds its listing, so a
     second build in the same process must not reuse the first one's (re-runs are tested from disk)."""
-    from toolkit.generators.base import WORKER_MODELS
+    from toolkit.models import WORKER_MODELS
 
     WORKER_MODELS.clear()
     yield
@@ -145,7 +145,7 @@ def fresh_sources():
 
 
 def make(cli, recipe_path, out, *extra):
-    from toolkit.generators.base import WORKER_MODELS
+    from toolkit.models import WORKER_MODELS
 
     WORKER_MODELS.clear()  # as a new `toolkit make` process would start
     return cli("make", recipe_path, "--out", out, *extra)

@@ -283,9 +283,9 @@ def test_augmented_build_is_aligned_and_masks_follow_the_geometry(cli, augmented
 
 
 def test_rebuild_gives_the_same_bytes(tmp_path, tiny_sd, tiny_inpaint, tiny_seg, augmented):
-    import toolkit.generators.base
+    import toolkit.models
 
-    toolkit.generators.base.WORKER_MODELS.clear()  # the models loaded afresh, as in another process
+    toolkit.models.WORKER_MODELS.clear()  # the models loaded afresh, as in another process
     again = build(tmp_path, "again", recipe(tiny_sd, tiny_inpaint, tiny_seg))
     files = sorted(p.name for p in (augmented / "data").glob("*.parquet"))
     assert files and files == sorted(p.name for p in (again / "data").glob("*.parquet"))

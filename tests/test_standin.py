@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from toolkit.generators.base import ASSETS, resolve_model
+from toolkit.models import ASSETS, resolve_model
 
 
 def test_standin_is_small_sd_family_and_documented():

@@ -55,7 +55,7 @@ class Captioner:
         import torch
         from transformers import AutoConfig
 
-        from toolkit.generators.base import resolve_model, torch_dtype
+        from toolkit.models import resolve_model, torch_dtype
 
         self.cfg = cfg
         self.device = device
@@ -97,7 +97,7 @@ class Captioner:
 def get_captioner(cfg: CaptionerConfig, device: str) -> Captioner:
     import dataclasses
 
-    from toolkit.generators.base import WORKER_MODELS, load_once
+    from toolkit.models import WORKER_MODELS, load_once
 
     key = ("captioner", tuple(sorted(dataclasses.asdict(cfg).items())), device)
     return load_once(WORKER_MODELS, key, lambda: Captioner(cfg, device),

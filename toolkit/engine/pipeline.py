@@ -24,7 +24,7 @@ from toolkit.engine.drops import check as check_reason
 from toolkit.errors import DropSample, ToolkitError
 from toolkit.engine.faults import kill_point
 from toolkit.engine.isolation import Sandbox, clear_attempts, next_attempt
-from toolkit.generators.base import WORKER_MODELS
+from toolkit.models import WORKER_MODELS
 from toolkit.config.recipe import Recipe
 from toolkit.config.registry import GENERATORS, SOURCES, load_builtins
 from toolkit.sample import Member, RealRef, dumps
@@ -66,7 +66,7 @@ def get_source(recipe: Recipe):
 
 def get_generators(recipe: Recipe) -> list:
     """The recipe's generators, each loaded once per worker process (`WORKER_MODELS`)."""
-    from toolkit.generators.base import load_once, resolve_device
+    from toolkit.models import load_once, resolve_device
 
     device = resolve_device(recipe.runner.device)
     gens = []
@@ -240,7 +240,7 @@ def model_steps(recipe: Recipe) -> list:
     """The shard's model steps, in order (toolkit/engine/steps.py): the captioner (captions for reals
     without one), each generator (the fakes), each feature kind (side files; they need the fakes)."""
     from toolkit.engine.steps import GeneratorStep
-    from toolkit.generators.base import resolve_device
+    from toolkit.models import resolve_device
 
     device = resolve_device(recipe.runner.device)
     steps: list = []

@@ -309,7 +309,7 @@ def _refuse_mixed_devices(out: AtomicFolder, done: list[ShardRecord], recipe: Re
     (in-process and local clusters); on a remote cluster the summary still warns about mixed devices."""
     if scheduler and scheduler.startswith(("tcp://", "tls://")):
         return
-    from toolkit.generators.base import resolve_device
+    from toolkit.models import resolve_device
 
     try:
         now = resolve_device(recipe.runner.device).split(":")[0]

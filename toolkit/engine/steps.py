@@ -7,7 +7,7 @@ and counting drops, and the executor hard-coded which stage needed the GPU. A st
 and what it does; the loop does the rest the same way for all of them:
 
 - `setup()` loads the models. Steps are kept in one per-process table (`WORKER_MODELS`, through
-  `toolkit.generators.base.load_once`) keyed by what changes the models (the section's config, the
+  `toolkit.models.load_once`) keyed by what changes the models (the section's config, the
   recipe seed, the device), so a worker loads each model once and reuses it for every shard it builds.
 - `select(state)`: the items of the shard this step works on (reals, or every member of a live pair).
 - `process_batch(items)`: one result per item, or a `DropSample` for an item it refuses on purpose.

@@ -93,7 +93,7 @@ class DDIMInverter:
         import torch
         from diffusers import DDIMInverseScheduler, DDIMScheduler, StableDiffusionPipeline
 
-        from toolkit.generators.base import resolve_model, torch_dtype
+        from toolkit.models import resolve_model, torch_dtype
 
         self.cfg, self.device = cfg, device
         self.dtype = torch_dtype(cfg.dtype)
@@ -230,7 +230,7 @@ def _resize_to(arr: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def get_inverter(cfg: DDIMInversionConfig, device: str) -> DDIMInverter:
-    from toolkit.generators.base import WORKER_MODELS, load_once
+    from toolkit.models import WORKER_MODELS, load_once
 
     key = ("ddim_inversion", json.dumps(asdict(cfg), sort_keys=True), device)
     return load_once(WORKER_MODELS, key, lambda: DDIMInverter(cfg, device),
@@ -243,7 +243,7 @@ def get_feature_captioner(cfg: DDIMInversionConfig, device: str):
     if cfg.caption != "captioner":
         return None
     from toolkit import captioner
-    from toolkit.generators.base import WORKER_MODELS, load_once
+    from toolkit.models import WORKER_MODELS, load_once
 
     ccfg = cfg.captioner_config()
     key = ("captioner", tuple(sorted(asdict(ccfg).items())), device)  # shared with the recipe's captioner

@@ -9,16 +9,11 @@ real has none). It returns, per real, the fake's uint8 pixels at the real's exac
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
 from toolkit.errors import DropSample
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-
 
 class Fake(NamedTuple):
     """A generator's result with what only this row needs to record (merged into its provenance).
@@ -93,68 +88,6 @@ def run_batches(idx: list[int], batch_size: int, fn, fail) -> dict:
                     res.append(fail(i, e))
         out.update(zip(chunk, res))
     return out
-
-
-def resolve_model(model: str) -> str:
-    """`builtin:<name>` names a model shipped in toolkit/assets; anything else goes to from_pretrained
-    unchanged (a hub id or a local path: the same code path either way)."""
-    if model.startswith("builtin:"):
-        path = ASSETS / model.split(":", 1)[1]
-        if not path.is_dir():
-            known = ", ".join(sorted(p.name for p in ASSETS.iterdir() if p.is_dir()))
-            raise FileNotFoundError(f"{model}: no such built-in model (known: {known})")
-        return str(path)
-    return model
-
-
-# Every model a worker process has loaded (sources, generators, the captioner, feature models), keyed by
-# what changes it (kind, the section's config, the recipe seed, the device): the next shard on this
-# worker reuses it. One table for all of them (the model-step interface, toolkit/engine/steps.py).
-WORKER_MODELS: dict = {}
-
-
-def load_once(cache: dict, key, factory, what: str):
-    """A model built once per worker process and kept in `cache` under `key`; a model that cannot be
-    loaded becomes one line, `<what>: <first line of the error>`, instead of a library traceback."""
-    if key not in cache:
-        try:
-            cache[key] = factory()
-        except Exception as e:  # noqa: BLE001 - one clear line instead of a library traceback
-            from toolkit.models import load_error
-
-            raise load_error(what, e) from None
-    return cache[key]
-
-
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"runner.device={device} but CUDA is not available on this worker")
-    return device
-
-
-def state_dict_sha256(model) -> str:
-    """Hash of the weights as loaded (names, dtypes, shapes, values), independent of file layout."""
-    import torch
-
-    h = hashlib.sha256()
-    for name, t in sorted(model.state_dict().items()):
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
-        h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
-
-
-def torch_dtype(name: str):
-    """The torch dtype of a config's `dtype` (validation.DTYPES, or an alias fp32/fp16/bf16)."""
-    import torch
-
-    from toolkit.config.validation import canonical_dtype, dtype
-
-    dtype("dtype", name)
-    return getattr(torch, canonical_dtype(name))
 
 
 def check_generator(cfg) -> None:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from toolkit.config import validation as v
-from toolkit.generators.base import check_generator, state_dict_sha256
+from toolkit.generators.base import check_generator
+from toolkit.models import state_dict_sha256
 
 # scheduler name -> (diffusers class, extra config); "default" keeps the model's own scheduler
 SCHEDULERS = {

@@ -38,7 +38,8 @@ import numpy as np
 from toolkit.errors import DropSample
 from toolkit.config.registry import GENERATORS
 from toolkit.seeding import derive_seed
-from toolkit.generators.base import Fake, Generator, resolve_model, torch_dtype
+from toolkit.generators.base import Fake, Generator
+from toolkit.models import resolve_model, torch_dtype
 from toolkit.generators.diffusion import RegenerationConfig, apply_scheduler, pipeline_weights_sha256, prompt_info
 
 

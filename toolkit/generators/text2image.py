@@ -34,7 +34,8 @@ from toolkit.config import validation as v
 from toolkit.errors import DropSample
 from toolkit.config.registry import GENERATORS
 from toolkit.seeding import derive_seed, rng_for
-from toolkit.generators.base import Fake, Generator, resolve_model, torch_dtype
+from toolkit.generators.base import Fake, Generator
+from toolkit.models import resolve_model, torch_dtype
 from toolkit.generators.diffusion import DiffusionConfig, apply_scheduler, pipeline_weights_sha256, prompt_info
 
 

@@ -48,7 +48,8 @@ from toolkit.config.registry import GENERATORS
 from toolkit.seeding import derive_seed
 from toolkit.generators.autoencoders import CLASSES, check_family, class_from_config, load_autoencoder
 from toolkit.generators.cpu_memory import keep_freed_memory
-from toolkit.generators.base import Generator, check_generator, resolve_model, state_dict_sha256, torch_dtype
+from toolkit.generators.base import Generator, check_generator
+from toolkit.models import resolve_model, state_dict_sha256, torch_dtype
 
 LATENTS = ("sample", "mode")
 QUANTIZE = ("round", "floor")
