@@ -217,5 +217,10 @@ def test_bad_settings_are_one_line_errors(cli, ds_a, tmp_path):
     from toolkit.detectors.run import default_out
 
     assert not Path(default_out(str(tmp_path / "nope"), "resnet50")).exists()  # nothing left in the cwd
+    # the data loads, the model does not: one line, and no model folder either
+    code, _, err = cli("train", ds_a, "--out", str(tmp_path / "m"), f"model={tmp_path / 'no-model'}")
+    assert code != 0 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith("toolkit: error: detector.model"), err
+    assert not (tmp_path / "m").exists()
     code, _, err = cli("eval", str(tmp_path), "--on", ds_a)
     assert code == 2 and "not a trained detector" in err

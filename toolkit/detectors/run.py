@@ -45,7 +45,6 @@ def train_and_evaluate(dataset: str, cfg, out: str | None = None, echo=print, up
     outp = Path(out)
     splits = load_splits(dataset)
     train, val, test = train_val_test(splits, cfg, dataset)
-    outp.mkdir(parents=True, exist_ok=True)  # only once the data loaded: a bad dataset leaves no folder
     device = dev.pick(cfg.device)
     echo(f"detector {cfg.kind} (preset {cfg.preset}): train {len(train.pairs())} pairs ({len(train)} images), "
          f"val {len(val.pairs())} pairs ({len(val)} images; {val_how(cfg)}), test {len(test)} images; "
@@ -71,6 +70,8 @@ def train_and_evaluate(dataset: str, cfg, out: str | None = None, echo=print, up
     scores = det.predict(test, desc="test")
     test_metrics = summary(test.labels, scores, thr)
     echo("test: " + ", ".join(f"{k}={v:.3f}" for k, v in test_metrics.items() if isinstance(v, float)))
+    # made only now: a dataset, a model or a setting that fails before a first result leaves no folder
+    outp.mkdir(parents=True, exist_ok=True)
     plots.roc_pr(test.labels, scores, str(outp / "roc.png"), str(outp / "pr.png"), f"{cfg.kind} on {dataset_name(dataset)}")
     rob = []
     if cfg.robustness:
