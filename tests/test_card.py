@@ -104,6 +104,7 @@ def test_toolkit_card_rerenders_from_disk(built, tmp_path_factory, tmp_path, cli
     assert code == 0, err
     assert (out / "README.md").read_text() == before  # same inputs, same card (env read back from disk)
     assert (out / "meta/figures/sample_grid.png").read_bytes() == grid  # deterministic figures
+    assert not (out / "_tmp").exists()  # no empty scratch folder left behind
     # what the card reports comes from disk: a changed summary shows up after a re-render
     summary = json.loads((out / "meta/summary.json").read_text())
     summary["dropped"] = {"truncated": 3, "too_small": 1}

@@ -26,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from toolkit import __version__
 from toolkit.errors import ToolkitError
 from toolkit.sample import LABELS, hf_features
-from toolkit.store.layout import RECIPE_FILE, SUMMARY_FILE
+from toolkit.store.layout import RECIPE_FILE, SUMMARY_FILE, TMP_DIR
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STANDIN_MODEL = "builtin:standin_vae"
@@ -314,7 +314,20 @@ def load_build(output: str):
 def refresh_card(output: str, load_path: str | None = None) -> str:
     """Re-render OUT/README.md from what is on disk (recipe.yaml, meta/summary.json, meta/*/card.json)."""
     out, recipe, summary = load_build(output)
-    return write_card(out, recipe, summary, load_path=load_path, capture_env=False)
+    text = write_card(out, recipe, summary, load_path=load_path, capture_env=False)
+    remove_empty_staging(out)
+    return text
+
+
+def remove_empty_staging(out) -> None:
+    """Remove OUT/_tmp when the writes above left it empty (`card`, `audit` and `train` run outside `make`,
+    which removes it itself). rmdir refuses a folder that is not empty, so a build writing into it at the
+    same moment keeps its files."""
+    try:
+        if out.exists(TMP_DIR) and not out.ls(TMP_DIR):
+            out.fs.rmdir(out.path(TMP_DIR))
+    except OSError:
+        pass
 
 
 # --- validation ------------------------------------------------------------------------------------
