@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import numpy as np
@@ -140,6 +141,25 @@ def test_eval_gives_the_cross_dataset_table(cli, resnet_model, ds_a, ds_b, tmp_p
     assert set(res[1]["breakdown"]["by_source"]) == {"checker_faint"}
 
 
+@contextlib.contextmanager
+def counting_clip_forwards():
+    """Counts the CLIP vision tower's forward calls while inside ({"n": count})."""
+    from transformers import CLIPVisionModelWithProjection
+
+    calls = {"n": 0}
+    orig = CLIPVisionModelWithProjection.forward
+
+    def counting(self, *a, **k):
+        calls["n"] += 1
+        return orig(self, *a, **k)
+
+    CLIPVisionModelWithProjection.forward = counting
+    try:
+        yield calls
+    finally:
+        CLIPVisionModelWithProjection.forward = orig
+
+
 def test_clip_features_are_cached_and_reused(ds_a, tmp_path):
     from toolkit.cli import main
     from toolkit.detectors import features
@@ -155,22 +175,10 @@ def test_clip_features_are_cached_and_reused(ds_a, tmp_path):
     rec = json.loads((tmp_path / "p1" / "metrics.json").read_text())
     assert rec["test"]["roc_auc"] > 0.95, rec["test"]
     features.STATS.update(computed=0, reused=0)
-    calls = {"n": 0}
-    from transformers import CLIPVisionModelWithProjection
-
-    orig = CLIPVisionModelWithProjection.forward
-
-    def counting(self, *a, **k):
-        calls["n"] += 1
-        return orig(self, *a, **k)
-
-    CLIPVisionModelWithProjection.forward = counting
-    try:
+    with counting_clip_forwards() as calls:
         assert main(["train", ds_a, "--detector", "clip-probe", "--out", str(tmp_path / "p2"), *common,
                      "lr=1e-2", "patience=20"]) == 0
         assert main(["train", ds_a, "--detector", "clip-knn", "--out", str(tmp_path / "k"), *common]) == 0
-    finally:
-        CLIPVisionModelWithProjection.forward = orig
     assert calls["n"] == 0 and features.STATS["computed"] == 0
     knn = json.loads((tmp_path / "k" / "metrics.json").read_text())
     assert knn["test"]["roc_auc"] > 0.9, knn["test"]
@@ -180,25 +188,13 @@ def test_clip_features_are_cached_and_reused(ds_a, tmp_path):
 
 def test_clip_probe_trains_with_univfds_augmentation(ds_a, tmp_path):
     """The paper setting: training features recomputed every epoch from augmented crops."""
-    from transformers import CLIPVisionModelWithProjection
-
     from toolkit.cli import main
 
     model = tiny_clip(tmp_path / "clip")
-    calls = {"n": 0}
-    orig = CLIPVisionModelWithProjection.forward
-
-    def counting(self, *a, **k):
-        calls["n"] += 1
-        return orig(self, *a, **k)
-
-    CLIPVisionModelWithProjection.forward = counting
-    try:
+    with counting_clip_forwards() as calls:
         assert main(["train", ds_a, "--detector", "clip-probe", "--out", str(tmp_path / "p"), f"model={model}",
                      f"cache_dir={tmp_path / 'cache'}", "robustness=false", "max_epochs=3", "augment.resize=40",
                      "feature_batch=64", "lr=1e-2"]) == 0
-    finally:
-        CLIPVisionModelWithProjection.forward = orig
     rec = json.loads((tmp_path / "p" / "metrics.json").read_text())
     assert rec["epochs"] == 3 and rec["config"]["train_augment"]
     # train (104 rows) every epoch in batches of 64: 2 calls x 3; val (16) once; then val and test (UnivFD's

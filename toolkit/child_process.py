@@ -50,6 +50,10 @@ class ChildTimeout(Exception):
     """No answer within the deadline; the child has been killed."""
 
 
+class UnpicklableRequest(Exception):
+    """The request cannot be pickled: nothing was sent (the caller's bug, not the child's)."""
+
+
 class ChildProcess:
     """Parent side. `request(obj, timeout)` sends one request and returns the child's answer. A child that
     dies raises ChildDied, one that does not answer in time is killed and raises ChildTimeout; the next
@@ -83,7 +87,10 @@ class ChildProcess:
     def request(self, obj, timeout: float):
         if self.proc is None:
             self.start()
-        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)  # a pickling error is the caller's
+        try:
+            payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as e:  # noqa: BLE001 - any pickling failure
+            raise UnpicklableRequest(f"{type(e).__name__}: {e}") from None
         try:
             self.proc.stdin.write(_HEADER.pack(len(payload)) + payload)
             self.proc.stdin.flush()

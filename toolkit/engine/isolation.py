@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import pickle
 
-from toolkit.child_process import ChildDied, ChildProcess, ChildTimeout
+from toolkit.child_process import ChildDied, ChildProcess, ChildTimeout, UnpicklableRequest
 from toolkit.errors import DropSample, ToolkitError
 
 ATTEMPTS_DIR = "_tmp/attempts"
@@ -68,11 +68,9 @@ class Sandbox:
             except ChildDied as e:
                 raise SandboxError(f"sandbox: the child interpreter did not start ({e.how})") from None
         try:
-            pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as e:  # noqa: BLE001 - our bug, not the sample's
-            raise SandboxError(f"sandbox: cannot send the call ({type(e).__name__}: {e})") from None
-        try:
             ok, value = self.child.request((fn, args), self.sample_timeout_s)
+        except UnpicklableRequest as e:  # our bug, not the sample's
+            raise SandboxError(f"sandbox: cannot send the call ({e})") from None
         except ChildDied as e:
             raise DropSample("poison_crash", f"the process reading this sample died ({e.how})") from None
         except ChildTimeout:

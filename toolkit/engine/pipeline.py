@@ -266,7 +266,7 @@ def needs_accelerator(recipe: Recipe) -> bool:
 def model_stage(state: ShardState, report: Callable[[str, int], None] | None = None) -> ShardState:
     """2. Every model step (captioner, generators, features) through one loop (`steps.run_step`): batched,
     a failing sample costs its pair, every drop counted. The only stage that needs the models."""
-    from toolkit.engine.steps import run_step
+    from toolkit.engine.steps import GeneratorStep, run_step
 
     started = time.time()
     task, recipe = state.task, state.task.recipe
@@ -277,9 +277,6 @@ def model_stage(state: ShardState, report: Callable[[str, int], None] | None = N
     state.fakes = {m.pair_id: [] for m in state.reals}
     for step in steps:
         run_step(step, state, report, lambda stage, errors, total: check_not_infrastructure(stage, task, errors, total))
-    state.fakes = {pid: fakes for pid, fakes in state.fakes.items() if pid in {m.pair_id for m in state.reals}}
-    from toolkit.engine.steps import GeneratorStep
-
     gens = [s for s in steps if isinstance(s, GeneratorStep)]
     state.device = gens[0].device if gens else "cpu"
     state.stage_done("model", started)

@@ -6,7 +6,7 @@ model stage had its own per-process cache, its own batching, its own way of isol
 and counting drops, and the executor hard-coded which stage needed the GPU. A step says what it needs
 and what it does; the loop does the rest the same way for all of them:
 
-- `setup()` loads the models. Steps are kept in one per-process table (`WORKER_MODELS`, through
+- `setup()` loads the models. The models (not the steps, rebuilt per shard) are kept in one per-process table (`WORKER_MODELS`, through
   `toolkit.models.load_once`) keyed by what changes the models (the section's config, the
   recipe seed, the device), so a worker loads each model once and reuses it for every shard it builds.
 - `select(state)`: the items of the shard this step works on (reals, or every member of a live pair).
@@ -15,8 +15,9 @@ and what it does; the loop does the rest the same way for all of them:
   costs its pair under the step's `drop_reason` (a poison sample never costs its batch or its shard).
   Every sample failing with the same exception type is an infrastructure fault (`ShardFailed`).
 - `collect(state, items, results)`: fold the results into the shard (captions, fake rows, side files).
-- `needs_accelerator`: declared, not guessed; a step whose section names a model runs where the
-  recipe's `runner.gpu_resource` is (see `pipeline.shard_stages`); a model-free step (identity) does not.
+
+Where the model stage runs is decided from the recipe before any step is built (no model is loaded on
+the client): `pipeline.needs_accelerator` (a section that names a model) and `pipeline.shard_stages`.
 """
 
 from __future__ import annotations
@@ -35,12 +36,8 @@ class ModelStep:
     batch_size = 8
     device = "cpu"
 
-    @property
-    def needs_accelerator(self) -> bool:
-        return True
-
     def setup(self) -> None:
-        """Load the models (once per worker process: steps are cached)."""
+        """Load the models (once per worker process: they are kept in `toolkit.models.WORKER_MODELS`)."""
 
     def select(self, state) -> list:
         raise NotImplementedError
@@ -97,10 +94,6 @@ class GeneratorStep(ModelStep):
         self._counters_before: dict = {}
         self._row_provenance: dict = {}
 
-    @property
-    def needs_accelerator(self) -> bool:
-        return bool(getattr(self.gen.cfg, "model", None))
-
     def select(self, state) -> list:
         self._counters_before = dict(self.gen.counters)  # generators are cached across shards
         self._row_provenance = self.gen.provenance()  # as the shard starts, for every row of it
@@ -127,7 +120,7 @@ class GeneratorStep(ModelStep):
                 raise AssertionError(f"{gen.name} returned {pixels.shape} for a {real.pixels.shape} real")
             if mask is not None and mask.shape != real.pixels.shape[:2]:  # the mask too
                 raise AssertionError(f"{gen.name} returned a {mask.shape} mask for a {real.pixels.shape} real")
-            state.fakes.setdefault(real.pair_id, []).append(Member(
+            state.fakes[real.pair_id].append(Member(
                 pair_id=real.pair_id, source=gen.name, label=1, pixels=pixels, origin=real.origin,
                 caption=real.caption, generator=gen.model_id, provenance=row_prov, mask=mask))
         state.generators[gen.name] = {
