@@ -416,6 +416,58 @@ def _scripted_fit(tmp_path, scores, **cfg_kw):
     return det, history, states
 
 
+def _batches(tmp_path, sync: bool):
+    """One epoch of fit() on 6 tiny pairs, 2 pairs per batch: per batch, (pair_id, label, plan) of each image."""
+    from toolkit.detectors.config import detector_config
+    from toolkit.detectors.data import load_splits
+    from toolkit.detectors.resnet import ResNetDetector
+
+    train = load_splits(write_pairs(tmp_path / f"ds{sync}", {"train": 6, "test": 2}, size=24))["train"]
+    cfg = detector_config({"kind": "resnet50", "model": None, "crop": 16, "pairs_per_batch": 2, "device": "cpu",
+                           "max_epochs": 1, "sync_pairs": sync,
+                           "arch": {"embedding_size": 4, "hidden_sizes": [4], "depths": [1], "layer_type": "basic"}})
+    det = ResNetDetector(cfg)
+    seen, batches = [], []
+    apply, to_tensor = det.augment_apply, det.to_tensor
+    index = {train.pixels(i).tobytes(): i for i in range(len(train))}
+
+    def recording_apply(plan, px):
+        i = index[px.tobytes()]
+        seen.append((train.pair_ids[i], int(train.labels[i]), repr(plan)))
+        return apply(plan, px)
+
+    def recording_tensor(imgs):
+        batches.append(seen[-len(imgs):])
+        return to_tensor(imgs)
+
+    det.augment_apply, det.to_tensor = recording_apply, recording_tensor
+    det.fit(train, train.subset([]), echo=lambda s: None)
+    return batches
+
+
+def test_synced_and_unsynced_pairs_in_training(tmp_path):
+    """sync_pairs (the alignment paper's --batched_syncing, its "Ours-Sync" model): a real and its fake in
+    one batch with one draw; false (its "Ours"): every image an item of its own. Same batch size both ways."""
+    synced, unsynced = _batches(tmp_path, True), _batches(tmp_path, False)
+    for batches in (synced, unsynced):
+        assert [len(b) for b in batches] == [4, 4, 4]  # 12 images, 4 per step, each once
+        assert sorted((p, y) for b in batches for p, y, _ in b) == sorted((p, y) for p in {p for b in batches for p, _, _ in b}
+                                                                          for y in (0, 1))
+    for b in synced:  # both members of each pair, one plan
+        by_pair = {}
+        for p, y, plan in b:
+            by_pair.setdefault(p, []).append((y, plan))
+        assert all(sorted(y for y, _ in m) == [0, 1] and m[0][1] == m[1][1] for m in by_pair.values())
+    where = {}
+    for k, b in enumerate(unsynced):
+        for p, y, plan in b:
+            where[(p, y)] = (k, plan)
+    pairs = {p for p, _ in where}
+    split_up = sum(where[(p, 0)][0] != where[(p, 1)][0] for p in pairs)
+    different = sum(where[(p, 0)][1] != where[(p, 1)][1] for p in pairs)
+    assert split_up >= 1 and different == len(pairs), (split_up, different)
+
+
 def test_alignment_early_stopping_starts_from_the_untrained_score(tmp_path):
     untrained, e1, e2, e3 = 0.70, 0.65, 0.7005, 0.7011
     det, history, states = _scripted_fit(tmp_path, [untrained, e1, e2, e3, 0.5, 0.5, 0.5, 0.5, 0.5],

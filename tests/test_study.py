@@ -195,6 +195,18 @@ def test_paired_bootstrap_pairs_by_pair_id():
     assert os.path.basename(__file__) == "test_study.py"
 
 
+def test_a_finding_needs_both_intervals():
+    """Reproduced = the declared sign with the bootstrap over pairs *and* the t interval over seeds above zero."""
+    from toolkit.study.report import verdict_of
+
+    up, flat = {"excludes_zero": True, "diff": 0.03}, {"excludes_zero": False, "diff": 0.03}
+    assert verdict_of(up, 0.01, 5) == "yes"
+    assert verdict_of(up, -0.12, 5) == "no (not over seeds)"  # the test pairs agree, the training runs do not
+    assert verdict_of(flat, 0.01, 5) == "no"
+    assert verdict_of({"excludes_zero": True, "diff": -0.03}, -0.05, 5) == "no"  # the wrong sign
+    assert verdict_of(up, float("nan"), 2) == "yes (over pairs only: 2 seeds)"
+
+
 def test_shipped_studies_and_their_variants_plan(tmp_path):
     from toolkit.config.recipe import load_recipe
     from toolkit.study.config import load_study

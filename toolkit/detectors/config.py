@@ -198,6 +198,7 @@ class ResNetConfig(CommonConfig):
     min_delta: float = 0.001  # an epoch is better when it beats the best score (initially the untrained model's) by more
     max_epochs: int = 1000
     pairs_per_batch: int = 32  # every member of a pair is in the same batch
+    sync_pairs: bool = True  # false: images batched and augmented independently of their pair (paper's "Ours")
     crop: int = 96  # training (and augmented validation) crop after augmentation (pixels)
     val_augment: bool = True  # true: validate on the training augmentation + `crop`; false: on full images
     eval_batch: int = 16
@@ -291,6 +292,7 @@ class BFreeConfig(CommonConfig):
     min_delta: float = 0.001
     max_epochs: int = 100
     pairs_per_batch: int = 8
+    sync_pairs: bool = True  # false: images batched and augmented independently of their pair
     val_augment: bool = True
     eval_batch: int = 10  # crops per forward pass at test (rows x test_crops)
     augment: TrainAugConfig = field(default_factory=lambda: TrainAugConfig(grayscale=0.0, rot90=0.0,

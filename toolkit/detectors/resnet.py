@@ -116,6 +116,22 @@ def balanced_accuracy_at_zero(labels: np.ndarray, logits: np.ndarray) -> float:
     return float(np.mean(parts)) if parts else 0.0
 
 
+def training_units(pairs: list[list[int]], pairs_per_batch: int, sync: bool) -> tuple[list, int]:
+    """What one training item is, and how many items make a batch.
+
+    Synced (the alignment paper's `--batched_syncing`, its released "Ours-Sync" model): an item is a
+    pair, its members in one batch with one augmentation draw. Not synced (the paper's "Ours": its
+    training without that flag, AniSundar18/AlignedForensics@e4cc011 training_code/utils/cap_dset.py:70-73,
+    112-115 and utils/training.py:186-192): every image is an item of its own, drawn into batches independently of its pair, with its
+    own augmentation. The batch then holds as many images as a synced one (`pairs_per_batch` x members
+    per pair), so the two settings take the same number of steps of the same size and differ only in
+    the syncing (the reference would use `--batch_size` images, half as many, without the flag)."""
+    if sync:
+        return [(members, "detector-augment") for members in pairs], pairs_per_batch
+    units = [([i], f"detector-augment-unsynced-{k}") for members in pairs for k, i in enumerate(members)]
+    return units, max(1, round(pairs_per_batch * len(units) / max(1, len(pairs))))
+
+
 def improved(score: float, best: float | None, min_delta: float) -> bool:
     """The alignment paper's rule (utils/__init__.py EarlyStopping, called with delta=0.001):
     a score is better only when it exceeds the best so far by more than `min_delta`."""
@@ -159,23 +175,24 @@ class ResNetDetector:
             best = entry["val_balanced_acc"]
             history.append(entry)
             echo(_line(entry, False) + " (untrained: the initial best)")
+        units, per_batch = training_units(pairs, cfg.pairs_per_batch, getattr(cfg, "sync_pairs", True))
         for epoch in range(cfg.max_epochs):
             self.net.train()
-            order = rng_for(cfg.seed, "detector-order", epoch).permutation(len(pairs))
-            nb = math.ceil(len(pairs) / cfg.pairs_per_batch)
+            order = rng_for(cfg.seed, "detector-order", epoch).permutation(len(units))
+            nb = math.ceil(len(units) / per_batch)
             bar = _tqdm(total=nb, desc=f"epoch {epoch + 1}")
             total, count = 0.0, 0
             for b in range(nb):
-                batch = [pairs[j] for j in order[b * cfg.pairs_per_batch : (b + 1) * cfg.pairs_per_batch]]
+                batch = [units[j] for j in order[b * per_batch : (b + 1) * per_batch]]
                 imgs, ys = [], []
-                for members in batch:
-                    plans: dict = {}  # one draw per pair (per size, should members differ: the same seed)
+                for members, stream in batch:
+                    plans: dict = {}  # one draw per unit (per size, should members differ: the same seed)
                     for i in members:
                         px = train.pixels(i)
                         shape = px.shape[:2]
                         if shape not in plans:
                             plans[shape] = augment.draw(cfg.augment, cfg.crop, shape, cfg.seed,
-                                                        train.pair_ids[members[0]], epoch)
+                                                        train.pair_ids[members[0]], epoch, stream=stream)
                         imgs.append(self.augment_apply(plans[shape], px))
                         ys.append(float(labels[i]))
                 x = self.to_tensor(imgs).to(self.device)

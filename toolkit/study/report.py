@@ -61,6 +61,22 @@ def summarise(table):
     return pd.DataFrame(out)
 
 
+MIN_SEEDS = 3  # below this the t interval over seeds is too wide to decide (t(0.975, 1) = 12.7)
+
+
+def verdict_of(boot: dict, seed_low: float, n_seeds: int) -> str:
+    """Whether a comparison reproduces: "yes" when metric(a) > metric(b) with both 95% intervals above zero,
+    the paired bootstrap over test pairs (how much the test sample could move it) and the t interval over
+    seeds (how much training runs move it); with fewer than MIN_SEEDS seeds only the first can be
+    checked, and the verdict says so. Either one alone overstates a finding: the bootstrap holds the
+    trained models fixed, and the seeds hold the test pairs fixed."""
+    if not (boot["excludes_zero"] and boot["diff"] > 0):
+        return "no"
+    if n_seeds < MIN_SEEDS:
+        return f"yes (over pairs only: {n_seeds} seed{'s' if n_seeds != 1 else ''})"
+    return "yes" if seed_low > 0 else "no (not over seeds)"
+
+
 def compare_all(plan, table, scores) -> list[dict]:
     st = plan.study
     res = []
@@ -80,9 +96,10 @@ def compare_all(plan, table, scores) -> list[dict]:
                 seed_diffs.append(float(va.iloc[0]) - float(vb.iloc[0]))
         boot = paired_bootstrap(runs["a"], runs["b"], c.metric, st.bootstrap)
         m, lo, hi = t_interval(seed_diffs)
+        verdict = verdict_of(boot, lo, len(seed_diffs))
         res.append({"name": c.name, "metric": c.metric, "a": vars(c.a), "b": vars(c.b), "per_seed": seed_diffs,
                     "seed_mean": m, "seed_low": lo, "seed_high": hi, "bootstrap": boot,
-                    "reproduced": boot["excludes_zero"] and boot["diff"] > 0})
+                    "reproduced": verdict.startswith("yes"), "verdict": verdict})
     return res
 
 
@@ -205,18 +222,20 @@ def _markdown(plan, summ, comps, figures, psnr: dict) -> str:
             lines.append(f"| {tr} | {ev} | {det} | " + " | ".join(cells) + " |")
     if comps:
         lines += ["", "## Comparisons", "",
-                  "A difference counts as reproduced only when its bootstrap interval excludes zero (and it has "
-                  "the declared sign: a better than b).", "",
+                  "A difference counts as reproduced only when it has the declared sign (a better than b) and both "
+                  "95% intervals exclude zero: the paired bootstrap over test pairs and the t interval over seeds "
+                  f"(with fewer than {MIN_SEEDS} seeds only the first can be checked, and the verdict says so).", "",
                   "| comparison | metric | a | b | difference (bootstrap over pairs) | over seeds | reproduced |",
                   "|---|---|---|---|---|---|---|"]
         for c in comps:
             b = c["bootstrap"]
 
             def cond(x):
-                return f"train {x['train']}, eval {x['eval']}, {x['perturbation']}"
+                det = f", {x['detector']}" if len(st.detectors) > 1 else ""
+                return f"train {x['train']}, eval {x['eval']}{det}, {x['perturbation']}"
             lines.append(f"| {c['name']} | {c['metric']} | {cond(c['a'])} | {cond(c['b'])} | "
                          f"{b['diff']:+.3f} [{b['low']:+.3f}, {b['high']:+.3f}]{'' if b['paired'] else ' (unpaired)'} | "
-                         f"{_fmt(c['seed_mean'], c['seed_low'], c['seed_high'])} | {'yes' if c['reproduced'] else 'no'} |")
+                         f"{_fmt(c['seed_mean'], c['seed_low'], c['seed_high'])} | {c['verdict']} |")
     if figures:
         lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]
     lines += ["", "## Commands", "", "```bash",
@@ -224,14 +243,29 @@ def _markdown(plan, summ, comps, figures, psnr: dict) -> str:
               "# what it runs, step by step:"]
     lines += [f"{d.command}" for d in plan.data.values() if d.command]
     for dn, raw in st.detectors.items():
-        sets = " ".join(f"'{o}'" for o in override_list({k: v for k, v in raw.items() if k != "kind"}, st.path, dn))
-        lines.append(f"toolkit train DATA --detector {raw.get('kind', 'resnet50')} {sets + ' ' if sets else ''}seed=SEED robustness=false "
+        settings = _dotted({k: v for k, v in raw.items() if k not in ("kind", "preset")})
+        sets = " ".join(f"'{o}'" for o in override_list(settings, st.path, dn))
+        preset = f"--preset {raw['preset']} " if raw.get("preset") else ""
+        lines.append(f"toolkit train DATA --detector {raw.get('kind', 'resnet50')} {preset}{sets + ' ' if sets else ''}seed=SEED robustness=false "
                      f"--no-card --out {st.out}/models/KEY   # {dn}, each train set and seed")
     perts = f" --perturbations {' '.join(st.robustness)}" if st.robustness else ""
     lines.append(f"toolkit eval {st.out}/models/KEY --on EVAL --split {st.split}{perts} --scores SCORES.parquet")
     lines += ["```", "", "## Versions", ""]
     lines += [f"- {k}: {v}" for k, v in versions().items()]
     return "\n".join(lines) + "\n"
+
+
+def _dotted(raw: dict, prefix: str = "") -> dict:
+    """{augment: {jpeg: 0.5}} -> {augment.jpeg: 0.5}: on the command line a mapping value replaces the
+    whole node, while in a study file it is merged into the preset's (detector_config), so the printed
+    command names each leaf to do what the study did."""
+    out = {}
+    for k, val in raw.items():
+        if isinstance(val, dict) and val:
+            out.update(_dotted(val, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = val
+    return out
 
 
 def write_results(plan, echo=print) -> str:
@@ -259,5 +293,6 @@ def write_results(plan, echo=print) -> str:
     for c in comps:
         b = c["bootstrap"]
         echo(f"  {c['name']}: {c['metric']} {b['diff']:+.3f} [{b['low']:+.3f}, {b['high']:+.3f}] "
-             f"-> {'reproduced' if c['reproduced'] else 'not reproduced'}")
+             f"over seeds {c['seed_mean']:+.3f} [{c['seed_low']:+.3f}, {c['seed_high']:+.3f}] "
+             f"-> {'reproduced' if c['reproduced'] else 'not reproduced'} ({c['verdict']})")
     return str(Path(plan.study.out) / "report.md")

@@ -5,7 +5,8 @@ gives no interval. Over pairs: a comparison `metric(a) - metric(b)` is resampled
 replicate draws pair_ids with replacement, and the same draw is used for both conditions (paired:
 when a and b score the same test pairs, the pair-to-pair variation cancels), for every seed; the
 replicate's value is the mean over seeds of the difference. The 2.5 and 97.5 percentiles of the
-replicates are the interval. A finding counts as reproduced only when that interval excludes zero.
+replicates are the interval. A finding counts as reproduced only when that interval and the one over
+seeds both exclude zero (report.verdict_of).
 
 The metrics are computed here with numpy (AP as scikit-learn's step-wise average precision, ROC-AUC
 from ranks with ties averaged, balanced accuracy at 0.5): thousands of replicates in a second.
