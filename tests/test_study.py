@@ -212,7 +212,9 @@ def test_shipped_studies_and_their_variants_plan(tmp_path):
     from toolkit.study.config import load_study
     from toolkit.study.plan import make_plan
 
-    for name in ("misaligned", "augmentation", "shaders", "quantize"):
+    names = sorted(p.stem for p in (ROOT / "studies").glob("*.yaml"))
+    assert {"misaligned", "augmentation", "syncing", "shaders", "quantize"} <= set(names)
+    for name in names:
         path = str(ROOT / "studies" / f"{name}.yaml")
         full = load_study(path, out=str(tmp_path / "o"))
         assert full.compare and len(full.seeds) >= 5
