@@ -108,6 +108,25 @@ def test_shortcuts_flag_a_planted_cue_and_pass_identical_pairs():
     assert bad["groups"]["codec"]["auc"] > 0.95
     assert bad["groups"]["codec"]["responsible"][0]["feature"] == "jpeg_quality"
     assert paired_mismatches(X2, pids, list(y))["mismatched_pairs"] == {"jpeg_quality": n}
+    assert paired_mismatches(X2, pids, list(y))["pairs_differing"] == n
+
+
+def test_unmatched_augmentation_is_not_aligned_though_no_class_leaks(cli, tmp_path):
+    """Per-image codec draws: both classes compressed alike on average (no class-level shortcut), but
+    most pairs store their members differently. The audit says NOT ALIGNED and exits 1, as verify fails."""
+    from toolkit.cli import main
+
+    out = tmp_path / "unmatched"
+    assert main(["make", "demo", "--out", str(out), *TINY, "detector=null", "fakes=[{kind: identity}]",
+                 "augment.matched=false", "augment.ops={jpeg: {p: 0.5}, webp: {p: 0.3}}"]) == 0
+    code, stdout, _ = cli("audit", out, "--json", tmp_path / "r.json")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert not report["leak"], report["shortcuts"]["leaking_groups"]
+    assert 10 <= report["misaligned_pairs"] <= 40 and code == 1, stdout
+    assert f"NOT ALIGNED: {report['misaligned_pairs']} of 40 pairs differ in file properties" in stdout
+    assert "the pairs of this dataset are not aligned" in (out / "README.md").read_text()
+    assert cli("audit", out, "--no-fail")[0] == 0
+    assert cli("verify", out)[0] != 0
 
 
 # --- end to end on builds ------------------------------------------------------------------------------

@@ -28,6 +28,11 @@ def markdown(report: dict) -> str:
     else:
         lines.append(f"**No shortcut found.** No container, codec, geometry or metadata feature separates real "
                      f"from fake (every group's out-of-fold ROC-AUC <= {thr:g}).")
+    if report.get("misaligned_pairs"):
+        mm = report["paired_mismatches"]
+        lines += ["", f"**NOT ALIGNED.** {report['misaligned_pairs']} of {mm['pairs_compared']} pairs have a fake "
+                      "whose file properties differ from its real's (list below): the members of a pair were "
+                      "not stored alike (unmatched augmentation, or another pipeline per class)."]
     lines += ["", f"{report['rows']} rows, {report['pairs']} pairs audited; classifiers on the features alone, "
               f"{sc['folds']}-fold cross-validation split by `pair_id`.", "",
               "| feature group | gates | ROC-AUC | balanced acc. | verdict | responsible features (AUC alone) |",
@@ -66,7 +71,7 @@ def markdown(report: dict) -> str:
         lines += ["", "Notes: " + "; ".join(report["notes"]) + "."]
     lines += ["", f"![shortcut AUC per group]({DIR}/shortcuts.png) ![pair fidelity]({DIR}/fidelity.png)", "",
               f"Full report: `{DIR}/report.json`. Re-run with `toolkit audit <dataset>` "
-              f"(exit code 1 when a leak is flagged)."]
+              f"(exit code 1 when a leak is flagged or a pair is not aligned)."]
     return "\n".join(lines)
 
 
@@ -132,6 +137,7 @@ def write_report(output, report: dict, refresh: bool = True) -> list[str]:
         out.write_bytes(f"{DIR}/{name}", data)
         written.append(f"{DIR}/{name}")
     card = {"markdown": markdown(report), "leak": report["shortcuts"]["leak"],
+            "misaligned_pairs": report.get("misaligned_pairs", 0),
             "threshold": report["shortcuts"]["threshold"],
             "auc": {g: r["auc"] for g, r in report["shortcuts"]["groups"].items()}}
     out.write_json(f"{DIR}/card.json", card)

@@ -47,6 +47,9 @@ def run_audit(path: str, threshold: float = 0.6, max_pairs: int | None = None, s
              for j, f in enumerate(FEATURES)}
     return {"dataset": str(path), "rows": len(rows), "pairs": len(set(rows.pair_id)),
             "pairs_total": rows.total_pairs, "leak": shortcuts["leak"],
+            # the contract, per pair: a class-balanced difference (unmatched augmentation) is no class-level
+            # shortcut, but the pairs are not aligned, and a detector trained on pairs sees it
+            "misaligned_pairs": mismatches["pairs_differing"],
             "feature_groups": {g: {"features": list(n), "gating": gate} for g, (n, gate) in GROUPS.items()},
             "gating_groups": list(GATING_GROUPS),
             "shortcuts": shortcuts, "paired_mismatches": mismatches, "fidelity": fidelity,

@@ -112,11 +112,13 @@ def paired_mismatches(X: np.ndarray, pair_ids: list[str], labels: list[int]) -> 
         else:
             d["fakes"].append(i)
     complete = {p: d for p, d in by_pair.items() if d["real"] is not None and d["fakes"]}
-    counts, examples = {}, {}
+    counts, examples, any_bad = {}, {}, set()
     for f in feats:
         j = col[f]
         bad = [p for p, d in complete.items() if any(X[k, j] != X[d["real"], j] for k in d["fakes"])]
         if bad:
             counts[f] = len(bad)
             examples[f] = sorted(bad)[:5]
-    return {"pairs_compared": len(complete), "mismatched_pairs": counts, "examples": examples}
+            any_bad.update(bad)
+    return {"pairs_compared": len(complete), "mismatched_pairs": counts, "examples": examples,
+            "pairs_differing": len(any_bad)}

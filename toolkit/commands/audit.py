@@ -5,7 +5,8 @@ subsampling, progressive flag, WebP lossy/lossless, size, metadata, colour and f
 feed classifiers cross-validated by pair; a file-property group scoring above --threshold ROC-AUC is a
 leak. Also: PSNR/SSIM of each fake against its real (outliers listed) and class balance per split,
 source and augmentation. Writes OUT/meta/audit/ (report.json, plots, card section) and refreshes the
-dataset card. Exit code 1 when a leak is flagged (unless --no-fail), so CI can gate on it; 2 when
+dataset card. Exit code 1 when a leak is flagged or a pair's members differ in a file property (unless
+--no-fail), so CI can gate on it; 2 when
 DATASET does not exist or is neither a toolkit build nor a dataset `load_dataset` reads.
 """
 
@@ -27,7 +28,7 @@ def add_arguments(p) -> None:
     p.add_argument("dataset", help="a toolkit build folder (or any datasets.load_dataset path)")
     p.add_argument("--threshold", type=float, default=0.6,
                    help="ROC-AUC above which a file-property group is a leak (default 0.6)")
-    p.add_argument("--no-fail", action="store_true", help="report only: exit 0 even when a leak is flagged")
+    p.add_argument("--no-fail", action="store_true", help="report only: exit 0 even when a leak or an unaligned pair is flagged")
     p.add_argument("--json", metavar="PATH", help="also write the JSON report to PATH ('-' for stdout)")
     p.add_argument("--max-pairs", type=int, default=None,
                    help="audit at most this many pairs (chosen by a hash of pair_id; default all)")
@@ -66,7 +67,7 @@ def run(args) -> int:
         else:
             Path(args.json).write_text(text)
     print(summary_text(report, dest, written), file=sys.stderr if args.json == "-" else sys.stdout)
-    return 1 if report["leak"] and not args.no_fail else 0
+    return 1 if (report["leak"] or report["misaligned_pairs"]) and not args.no_fail else 0
 
 
 def summary_text(report: dict, dest, written) -> str:
@@ -92,6 +93,9 @@ def summary_text(report: dict, dest, written) -> str:
         lines.append(f"  note: {n}")
     verdict = (f"LEAK FLAGGED in {', '.join(sc['leaking_groups'])} (ROC-AUC > {sc['threshold']:g})"
                if report["leak"] else f"no shortcut above ROC-AUC {sc['threshold']:g}")
+    if report["misaligned_pairs"]:
+        verdict += (f"; NOT ALIGNED: {report['misaligned_pairs']} of "
+                    f"{report['paired_mismatches']['pairs_compared']} pairs differ in file properties")
     lines.append(f"  verdict: {verdict}")
     if written:
         lines.append(f"  report: {Path(dest) / 'meta/audit'} ({', '.join(Path(w).name for w in written)})")
