@@ -121,9 +121,9 @@ def training_units(pairs: list[list[int]], pairs_per_batch: int, sync: bool) -> 
 
     Synced (the alignment paper's `--batched_syncing`, its released "Ours-Sync" model): an item is a
     pair, its members in one batch with one augmentation draw. Not synced (the paper's "Ours": its
-    training without that flag, AniSundar18/AlignedForensics@e4cc011 training_code/utils/cap_dset.py:70-73,
-    112-115 and utils/training.py:186-192): every image is an item of its own, drawn into batches independently of its pair, with its
-    own augmentation. The batch then holds as many images as a synced one (`pairs_per_batch` x members
+    training without that flag, AniSundar18/AlignedForensics@e4cc011 training_code/utils/cap_dset.py
+    :70-73 and :112-115, utils/training.py:186-193): every image is an item of its own, drawn into
+    batches independently of its pair, with its own augmentation. The batch then holds as many images as a synced one (`pairs_per_batch` x members
     per pair), so the two settings take the same number of steps of the same size and differ only in
     the syncing (the reference would use `--batch_size` images, half as many, without the flag)."""
     if sync:
