@@ -39,8 +39,34 @@ def jpeg_quality(augment_json: str | None):
     return None, None
 
 
-def collect_stats(out) -> dict:
-    """Counts per split/label/source/format/augmentation, size agreement within pairs, split leaks."""
+def file_stats(out, rel: str) -> dict:
+    """One data file's contribution to the statistics: its counters and, per pair, the sizes of its rows.
+    Computed where the shard was built, right after it was written (`toolkit/card/parts.py`), or here on
+    the client for a shard without one; `merge_stats` folds them in file order into what the card shows."""
+    split = rel.split("/")[1].rsplit("-", 3)[0]
+    part = {"split": split, "by_label": Counter(), "by_source": Counter(), "augment_label": defaultdict(Counter),
+            "format_label": defaultdict(Counter), "quality_label": defaultdict(Counter),
+            "sides": {lab: Counter() for lab in LABELS}, "pair_sizes": defaultdict(set)}
+    with out.fs.open(out.path(rel), "rb") as f:
+        t = pq.read_table(f, columns=COLUMNS, use_threads=False)  # no Arrow pool thread at exit
+    for r in t.to_pylist():
+        lab = LABELS[r["label"]]
+        part["by_label"][lab] += 1
+        part["by_source"][r["source"]] += 1
+        part["augment_label"][augment_name(r["augment"])][lab] += 1
+        part["format_label"][r["format"]][lab] += 1
+        codec, q = jpeg_quality(r["augment"])
+        if q is not None:
+            part["quality_label"][q][lab] += 1
+        part["sides"][lab][min(r["width"], r["height"])] += 1
+        part["pair_sizes"][r["pair_id"]].add((r["width"], r["height"]))
+    return part
+
+
+def merge_stats(parts: list[dict]) -> dict:
+    """Counts per split/label/source/format/augmentation, size agreement within pairs, split leaks, from
+    the data files' parts in `data_files` order (the order in which keys first appear is the order of a
+    single pass over the files, so the result does not depend on where the parts were computed)."""
     by_split_label: dict = defaultdict(Counter)
     by_split_source: dict = defaultdict(Counter)
     aug_label: dict = defaultdict(Counter)
@@ -49,22 +75,19 @@ def collect_stats(out) -> dict:
     sides = {lab: Counter() for lab in LABELS}
     pair_sizes: dict = defaultdict(set)
     pair_splits: dict = defaultdict(set)
-    for rel in data_files(out):
-        split = rel.split("/")[1].rsplit("-", 3)[0]
-        with out.fs.open(out.path(rel), "rb") as f:
-            t = pq.read_table(f, columns=COLUMNS, use_threads=False)  # no Arrow pool thread at exit
-        for r in t.to_pylist():
-            lab = LABELS[r["label"]]
-            by_split_label[split][lab] += 1
-            by_split_source[split][r["source"]] += 1
-            aug_label[augment_name(r["augment"])][lab] += 1
-            fmt_label[r["format"]][lab] += 1
-            codec, q = jpeg_quality(r["augment"])
-            if q is not None:
-                quality_label[q][lab] += 1
-            sides[lab][min(r["width"], r["height"])] += 1
-            pair_sizes[r["pair_id"]].add((r["width"], r["height"]))
-            pair_splits[r["pair_id"]].add(split)
+    for part in parts:
+        split = part["split"]
+        by_split_label[split].update(part["by_label"])
+        by_split_source[split].update(part["by_source"])
+        for into, table in ((aug_label, part["augment_label"]), (fmt_label, part["format_label"]),
+                            (quality_label, part["quality_label"])):
+            for k, c in table.items():
+                into[k].update(c)
+        for lab in LABELS:
+            sides[lab].update(part["sides"][lab])
+        for pid, sizes in part["pair_sizes"].items():
+            pair_sizes[pid] |= sizes
+            pair_splits[pid].add(split)
     return {
         "by_split_label": {s: dict(c) for s, c in by_split_label.items()},
         "by_split_source": {s: dict(c) for s, c in by_split_source.items()},
@@ -76,3 +99,11 @@ def collect_stats(out) -> dict:
         "pairs_size_mismatch": sum(1 for s in pair_sizes.values() if len(s) > 1),
         "pairs_in_several_splits": sum(1 for s in pair_splits.values() if len(s) > 1),
     }
+
+
+def collect_stats(out, parts: dict | None = None) -> dict:
+    """The card's statistics over every data file; `parts` maps a data file to its `toolkit/card/parts.py`
+    contribution (those computed in the shard tasks), and any file without one is read here."""
+    parts = parts or {}
+    return merge_stats([p["stats"] if (p := parts.get(rel)) is not None else file_stats(out, rel)
+                        for rel in data_files(out)])

@@ -10,7 +10,10 @@ it does not know whether they ran in-process, on a local cluster or on a remote 
   model stage asks for the resource.
 
 Both report progress through `progress.update(stage, n)` and each finished shard's record through
-`done(task, record)`.
+`done(task, record, extra)`. `after(task, record)`, when given, runs right after each shard in the same
+task (on the worker that built it, while its file is fresh); its result is `extra` (None when it raised:
+it is an optimisation whose work the caller can redo). The runner uses it for the card's per-shard parts
+(`toolkit/card/parts.py`), so that work runs in parallel with the other shards instead of after them.
 """
 
 from __future__ import annotations
@@ -25,15 +28,33 @@ from toolkit.errors import ToolkitError
 from toolkit.engine.pipeline import ShardTask, build_shard
 from toolkit.config.recipe import Recipe
 
-Done = Callable[[ShardTask, dict], None]
+Done = Callable[[ShardTask, dict, object], None]
+After = Callable[[ShardTask, dict], object]
 
 
 class Executor:
     name = "executor"
 
-    def run(self, tasks: list[ShardTask], progress, done: Done) -> list[dict]:
+    def run(self, tasks: list[ShardTask], progress, done: Done, after: After | None = None) -> list[dict]:
         """Run every task; return one {shard, error, traceback} per shard that failed for good."""
         raise NotImplementedError
+
+
+def then(after: After | None, task: ShardTask, record: dict):
+    """`after(task, record)`, or None when there is none or it raised (the shard itself succeeded)."""
+    if after is None:
+        return None
+    try:
+        return after(task, record)
+    except Exception:  # noqa: BLE001 - the caller redoes the work itself, and reports its error then
+        logging.getLogger(__name__).debug("after %s failed", task.name, exc_info=True)
+        return None
+
+
+def with_after(after: After | None, task: ShardTask, fn, *args) -> tuple[dict, object]:
+    """A shard's last task on a worker: its record, then `after` on it in the same task."""
+    record = fn(*args)
+    return record, then(after, task, record)
 
 
 def executor_for(scheduler: str | None, recipe: Recipe, echo) -> "Executor":
@@ -59,17 +80,19 @@ class Synchronous(Executor):
     def __init__(self, recipe: Recipe):
         self.recipe = recipe
 
-    def run(self, tasks, progress, done) -> list[dict]:
+    def run(self, tasks, progress, done, after=None) -> list[dict]:
         failed = []
         for t in tasks:
             for attempt in range(self.recipe.runner.retries + 1):
                 try:
-                    done(t, build_shard(t, report=progress.update))
-                    break
+                    record = build_shard(t, report=progress.update)
                 except Exception as e:  # noqa: BLE001 - report and carry on with the other shards
                     if attempt == self.recipe.runner.retries:
                         failed.append({"shard": t.name, "error": f"{type(e).__name__}: {e}",
                                        "traceback": traceback.format_exc(limit=6)})
+                    continue
+                done(t, record, then(after, t, record))
+                break
         return failed
 
 
@@ -99,7 +122,7 @@ class Dask(Executor):
                                **({"resources": {gpu: 1}} if gpu else {}))
         return Client(cluster), cluster
 
-    def run(self, tasks, progress, done) -> list[dict]:
+    def run(self, tasks, progress, done, after=None) -> list[dict]:
         from distributed import Queue, wait
 
         client, cluster = self._connect()
@@ -108,7 +131,7 @@ class Dask(Executor):
             queue = Queue(qname, client=client)
             for t in tasks:
                 t.progress_queue = qname
-            futures = {self._submit(client, t): t for t in tasks}
+            futures = {self._submit(client, t, after): t for t in tasks}
             pending = set(futures)
             failed = []
             while pending:
@@ -120,7 +143,7 @@ class Dask(Executor):
                 _drain(queue, progress)
                 for f in finished:
                     if f.status == "finished":
-                        done(futures[f], f.result())
+                        done(futures[f], *f.result())
                     elif f.status == "error":
                         t = futures[f]
                         exc = f.exception()
@@ -133,10 +156,11 @@ class Dask(Executor):
             if cluster is not None:
                 cluster.close()
 
-    def _submit(self, client, t: ShardTask):
+    def _submit(self, client, t: ShardTask, after: After | None = None):
         """A shard's stages grouped by the resources they declare (`pipeline.shard_stages`), one chained
         task per group: one task per shard unless a stage asks for a resource (the model stage with
-        `runner.gpu_resource`). The future returned is the shard's last task (its record)."""
+        `runner.gpu_resource`). The future returned is the shard's last task: (its record, `after`'s
+        result), `after` running in that same task."""
         from toolkit.engine.pipeline import run_stages, shard_stages
 
         tag = f"{t.name}-{uuid.uuid4().hex[:6]}"
@@ -148,11 +172,13 @@ class Dask(Executor):
             else:
                 groups.append(([name], resources))
         if len(groups) == 1:
-            return client.submit(build_shard, t, key=f"shard-{tag}", **kw)
+            return client.submit(with_after, after, t, build_shard, t, key=f"shard-{tag}", **kw)
         arg = t
-        for names, resources in groups:
-            arg = client.submit(run_stages, tuple(names), arg, key=f"{'+'.join(names)}-{tag}",
-                                **({"resources": resources} if resources else {}), **kw)
+        for i, (names, resources) in enumerate(groups):
+            last = i == len(groups) - 1
+            arg = client.submit(*((with_after, after, t) if last else ()), run_stages, tuple(names), arg,
+                                key=f"{'+'.join(names)}-{tag}", **({"resources": resources} if resources else {}),
+                                **kw)
         return arg
 
 
