@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import traceback
 import uuid
 from typing import Callable
@@ -57,6 +58,53 @@ def with_after(after: After | None, task: ShardTask, fn, *args) -> tuple[dict, o
     return record, then(after, task, record)
 
 
+def shard_task(after: After | None, task: ShardTask) -> tuple[dict, object]:
+    """A whole shard as one dask task: `build_shard` reporting through a `QueueReport`, then `after`."""
+    report = QueueReport(task.progress_queue) if task.progress_queue else None
+    try:
+        record = build_shard(task, report=report)
+    finally:
+        if report is not None:
+            report.flush()
+    return record, then(after, task, record)
+
+
+class QueueReport:
+    """A shard task's progress, sent to the client's dask `Queue` in batches: counts are summed per stage
+    and put at most every `every_s` and at `flush()` (the end of the shard). Each put is a round trip to
+    the scheduler, which runs in the client's process; one per pair (the augment stage reports every
+    pair) cost the workers and the scheduler about 0.5 ms of CPU each (benchmarks/scaling.py), time the
+    shards of a 2-core machine lose. Made on the client, pickled; the queue is opened in the worker."""
+
+    def __init__(self, queue: str, every_s: float = 0.5):
+        self.queue, self.every_s = queue, every_s
+        self._q = None
+        self._pending: dict[str, int] = {}
+        self._last = 0.0
+
+    def __getstate__(self) -> dict:
+        return {"queue": self.queue, "every_s": self.every_s, "_q": None, "_pending": {}, "_last": 0.0}
+
+    def __call__(self, stage: str, n: int) -> None:
+        self._pending[stage] = self._pending.get(stage, 0) + n
+        if time.monotonic() - self._last >= self.every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last = time.monotonic()
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        try:
+            if self._q is None:
+                from distributed import Queue
+
+                self._q = Queue(self.queue)
+            self._q.put(pending)
+        except Exception:  # noqa: BLE001 - progress is cosmetic; never fail a shard for it
+            pass
+
+
 def executor_for(scheduler: str | None, recipe: Recipe, echo) -> "Executor":
     if scheduler == "synchronous":
         return Synchronous(recipe)
@@ -72,6 +120,27 @@ def workers_and_threads(recipe: Recipe) -> tuple[int, int]:
     else:
         workers = recipe.runner.workers or cores
     return workers, max(1, cores // workers)
+
+
+# Settings of the LocalCluster a build starts (not of a cluster it is given with --scheduler). The
+# workers' statistical profiler samples every thread's stack every 10 ms for the dashboard's profile
+# page, in a thread of each worker that takes the GIL: on a machine with one core per worker that CPU is
+# taken from the shards (measured: benchmarks/scaling.py, docs/performance.md "Scaling and memory").
+LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False}
+
+
+def local_cluster(workers: int, resources: dict | None = None):
+    """The LocalCluster a build starts: `workers` single-threaded worker processes, `LOCAL_CLUSTER_CONFIG`
+    (read by each worker's nanny when it starts). The scheduler's HTTP server always starts (health,
+    metrics); with no address it takes port 8787 and warns when another build on this machine has it,
+    so it gets any free port on loopback. benchmarks/scaling.py starts its clusters here too."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+                            **({"resources": resources} if resources else {}))
 
 
 class Synchronous(Executor):
@@ -103,7 +172,7 @@ class Dask(Executor):
         self.recipe, self.address, self.echo = recipe, address, echo
 
     def _connect(self):
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         if self.address:
             try:
@@ -115,11 +184,7 @@ class Dask(Executor):
             return client, None
         workers, _ = workers_and_threads(self.recipe)
         gpu = self.recipe.runner.gpu_resource
-        # The scheduler's HTTP server always starts (health, metrics); with no address it takes port 8787
-        # and warns when another build on this machine has it. Any free port on loopback, no warning.
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
-                               **({"resources": {gpu: 1}} if gpu else {}))
+        cluster = local_cluster(workers, resources={gpu: 1} if gpu else None)
         return Client(cluster), cluster
 
     def run(self, tasks, progress, done, after=None) -> list[dict]:
@@ -172,7 +237,7 @@ class Dask(Executor):
             else:
                 groups.append(([name], resources))
         if len(groups) == 1:
-            return client.submit(with_after, after, t, build_shard, t, key=f"shard-{tag}", **kw)
+            return client.submit(shard_task, after, t, key=f"shard-{tag}", **kw)
         arg = t
         for i, (names, resources) in enumerate(groups):
             last = i == len(groups) - 1
@@ -187,6 +252,7 @@ def _drain(queue, progress) -> None:
         items = queue.get(batch=True)
     except Exception:  # noqa: BLE001
         return
-    for stage, n in items or []:
-        progress.update(stage, n)
+    for item in items or []:  # {stage: n} from a QueueReport, (stage, n) from a chained stage's reporter
+        for stage, n in (item.items() if isinstance(item, dict) else [item]):
+            progress.update(stage, n)
 
