@@ -10,6 +10,7 @@ pair in exactly one split.
 from __future__ import annotations
 
 import json
+from array import array
 from collections import Counter, defaultdict
 
 import pyarrow.parquet as pq
@@ -40,13 +41,16 @@ def jpeg_quality(augment_json: str | None):
 
 
 def file_stats(out, rel: str) -> dict:
-    """One data file's contribution to the statistics: its counters and, per pair, the sizes of its rows.
-    Computed where the shard was built, right after it was written (`toolkit/card/parts.py`), or here on
-    the client for a shard without one; `merge_stats` folds them in file order into what the card shows."""
+    """One data file's contribution to the statistics: its counters, and its pairs in row order with the
+    size of their rows (packed `w << 32 | h`, 8 bytes a pair: a part is held on the client until the
+    card; `mixed` lists the pairs whose rows differ in size). Computed where the shard was built, right
+    after it was written (`toolkit/card/parts.py`), or here on the client for a shard without one;
+    `merge_stats` folds them in file order into what the card shows."""
     split = rel.split("/")[1].rsplit("-", 3)[0]
     part = {"split": split, "by_label": Counter(), "by_source": Counter(), "augment_label": defaultdict(Counter),
             "format_label": defaultdict(Counter), "quality_label": defaultdict(Counter),
-            "sides": {lab: Counter() for lab in LABELS}, "pair_sizes": defaultdict(set)}
+            "sides": {lab: Counter() for lab in LABELS}}
+    sizes: dict[str, set] = defaultdict(set)
     with out.fs.open(out.path(rel), "rb") as f:
         t = pq.read_table(f, columns=COLUMNS, use_threads=False)  # no Arrow pool thread at exit
     for r in t.to_pylist():
@@ -59,7 +63,10 @@ def file_stats(out, rel: str) -> dict:
         if q is not None:
             part["quality_label"][q][lab] += 1
         part["sides"][lab][min(r["width"], r["height"])] += 1
-        part["pair_sizes"][r["pair_id"]].add((r["width"], r["height"]))
+        sizes[r["pair_id"]].add((r["width"], r["height"]))
+    part["pair_ids"] = list(sizes)
+    part["pair_sizes"] = array("q", (min(s)[0] << 32 | min(s)[1] for s in sizes.values()))
+    part["mixed"] = [pid for pid, s in sizes.items() if len(s) > 1]
     return part
 
 
@@ -73,8 +80,9 @@ def merge_stats(parts: list[dict]) -> dict:
     fmt_label: dict = defaultdict(Counter)
     quality_label: dict = defaultdict(Counter)  # "jpeg q71" -> label counts
     sides = {lab: Counter() for lab in LABELS}
-    pair_sizes: dict = defaultdict(set)
-    pair_splits: dict = defaultdict(set)
+    first: dict[str, tuple[int, str]] = {}  # pair_id -> (size, split) where it first appeared
+    mixed: set[str] = set()  # pairs whose rows are not all one size
+    several: set[str] = set()  # pairs in more than one split
     for part in parts:
         split = part["split"]
         by_split_label[split].update(part["by_label"])
@@ -85,9 +93,13 @@ def merge_stats(parts: list[dict]) -> dict:
                 into[k].update(c)
         for lab in LABELS:
             sides[lab].update(part["sides"][lab])
-        for pid, sizes in part["pair_sizes"].items():
-            pair_sizes[pid] |= sizes
-            pair_splits[pid].add(split)
+        mixed.update(part["mixed"])
+        for pid, size in zip(part["pair_ids"], part["pair_sizes"]):
+            prev = first.setdefault(pid, (size, split))
+            if prev[0] != size:
+                mixed.add(pid)
+            if prev[1] != split:
+                several.add(pid)
     return {
         "by_split_label": {s: dict(c) for s, c in by_split_label.items()},
         "by_split_source": {s: dict(c) for s, c in by_split_source.items()},
@@ -95,9 +107,9 @@ def merge_stats(parts: list[dict]) -> dict:
         "format_by_label": {k: dict(v) for k, v in sorted(fmt_label.items())},
         "quality_by_label": {int(k): dict(v) for k, v in sorted(quality_label.items())},
         "short_side_by_label": {lab: {int(k): v for k, v in sorted(c.items())} for lab, c in sides.items()},
-        "pairs": len(pair_sizes),
-        "pairs_size_mismatch": sum(1 for s in pair_sizes.values() if len(s) > 1),
-        "pairs_in_several_splits": sum(1 for s in pair_splits.values() if len(s) > 1),
+        "pairs": len(first),
+        "pairs_size_mismatch": len(mixed),
+        "pairs_in_several_splits": len(several),
     }
 
 

@@ -129,7 +129,7 @@ def workers_and_threads(recipe: Recipe) -> tuple[int, int]:
 LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
-def local_cluster(workers: int, resources: dict | None = None):
+def local_cluster(workers: int, resources: dict | None = None, dashboard_address: str = "127.0.0.1:0"):
     """The LocalCluster a build starts: `workers` single-threaded worker processes, `LOCAL_CLUSTER_CONFIG`
     (read by each worker's nanny when it starts). The scheduler's HTTP server always starts (health,
     metrics); with no address it takes port 8787 and warns when another build on this machine has it,
@@ -139,7 +139,7 @@ def local_cluster(workers: int, resources: dict | None = None):
 
     with dask.config.set(LOCAL_CLUSTER_CONFIG):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                            dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+                            dashboard_address=dashboard_address, silence_logs=logging.ERROR,
                             **({"resources": resources} if resources else {}))
 
 
@@ -184,7 +184,7 @@ class Dask(Executor):
             return client, None
         workers, _ = workers_and_threads(self.recipe)
         gpu = self.recipe.runner.gpu_resource
-        cluster = local_cluster(workers, resources={gpu: 1} if gpu else None)
+        cluster = local_cluster(workers, resources={gpu: 1} if gpu else None, dashboard_address="127.0.0.1:0")
         return Client(cluster), cluster
 
     def run(self, tasks, progress, done, after=None) -> list[dict]:
@@ -205,7 +205,7 @@ class Dask(Executor):
                     finished, pending = res.done, res.not_done
                 except Exception:  # noqa: BLE001 - timeout: nothing finished yet
                     finished = set()
-                _drain(queue, progress)
+                drain(queue, progress)
                 for f in finished:
                     if f.status == "finished":
                         done(futures[f], *f.result())
@@ -214,7 +214,7 @@ class Dask(Executor):
                         exc = f.exception()
                         failed.append({"shard": t.name, "error": f"{type(exc).__name__}: {exc}",
                                        "traceback": "".join(traceback.format_tb(f.traceback(), limit=6))})
-            _drain(queue, progress)
+            drain(queue, progress)
             return failed
         finally:
             client.close()
@@ -247,7 +247,7 @@ class Dask(Executor):
         return arg
 
 
-def _drain(queue, progress) -> None:
+def drain(queue, progress) -> None:
     try:
         items = queue.get(batch=True)
     except Exception:  # noqa: BLE001
