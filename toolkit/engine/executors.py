@@ -122,11 +122,18 @@ def workers_and_threads(recipe: Recipe) -> tuple[int, int]:
     return workers, max(1, cores // workers)
 
 
-# Settings of the LocalCluster a build starts (not of a cluster it is given with --scheduler). The
-# workers' statistical profiler samples every thread's stack every 10 ms for the dashboard's profile
-# page, in a thread of each worker that takes the GIL: on a machine with one core per worker that CPU is
-# taken from the shards (measured: benchmarks/scaling.py, docs/performance.md "Scaling and memory").
-LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False}
+# Settings of the LocalCluster a build starts (not of a cluster it is given with --scheduler), each
+# measured with benchmarks/scaling.py (docs/performance.md, "Scaling and memory"): CPU taken from the
+# shards, which on a machine with one core per worker is wall time.
+# - The workers' statistical profiler samples the task thread's stack every 10 ms for the dashboard's
+#   profile page, in a thread that takes the GIL (3% of the workers' CPU).
+# - Every server's event loop checks every 20 ms that it is not blocked; each check wakes the loop thread,
+#   which takes the GIL from the task thread (2-3%). Once a second still catches a blocked loop.
+# - The nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 (`distributed.nanny.pre-spawn-environ`):
+#   glibc then returns freed heap to the kernel above 64 KiB, and the next image-sized buffer page-faults
+#   it back, zeroed (8% of a shard's CPU). Left out: glibc's own threshold (dynamic, up to 32 MiB).
+LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s"}
+LOCAL_CLUSTER_UNSET_ENV = ("MALLOC_TRIM_THRESHOLD_",)
 
 
 def local_cluster(workers: int, resources: dict | None = None, dashboard_address: str = "127.0.0.1:0"):
@@ -137,7 +144,9 @@ def local_cluster(workers: int, resources: dict | None = None, dashboard_address
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+    environ = {k: v for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).items()
+               if k not in LOCAL_CLUSTER_UNSET_ENV}
+    with dask.config.set({**LOCAL_CLUSTER_CONFIG, "distributed.nanny.pre-spawn-environ": environ}):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                             dashboard_address=dashboard_address, silence_logs=logging.ERROR,
                             **({"resources": resources} if resources else {}))
