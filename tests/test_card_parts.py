@@ -1,11 +1,9 @@
 """The card's per-shard parts (toolkit/card/parts.py): computed in the shard tasks, merged after the last
 shard, and the card they give is the card computed from disk (a resumed build's finished shards,
-`toolkit card OUT`). The same card with 1 or 2 dask workers: tests/test_build.py's determinism test.
-Progress batching of dask shard tasks (executors.QueueReport)."""
+`toolkit card OUT`). The same card with 1 or 2 dask workers: tests/test_build.py's determinism test."""
 
 from __future__ import annotations
 
-import pickle
 import re
 from pathlib import Path
 
@@ -96,39 +94,6 @@ def test_a_part_with_too_few_pairs_or_a_failing_part_is_recomputed(cli, tmp_path
         (out / rel).unlink()
     write_figures(folder, collect_stats(folder, small), parts=small)
     assert {rel: (out / rel).read_bytes() for rel in FIGURES} == truth
-
-
-class _Queue:
-    def __init__(self, items=()):
-        self.items = list(items)
-
-    def put(self, item):
-        self.items.append(item)
-
-    def get(self, batch=False):
-        items, self.items = self.items, []
-        return items
-
-
-def test_progress_of_a_dask_shard_task_is_sent_in_batches_and_adds_up():
-    from toolkit.engine.executors import QueueReport, drain
-    from toolkit.engine.progress import Progress
-
-    report = QueueReport("q", every_s=3600)
-    report._q = _Queue()
-    report("align", 16)  # the first report goes at once (the bars move when a shard starts)
-    for _ in range(16):
-        report("augment", 1)
-    report("write", 16)
-    assert report._q.items == [{"align": 16}]
-    report.flush()  # the end of the shard task
-    assert report._q.items == [{"align": 16}, {"augment": 16, "write": 16}]
-    copy = pickle.loads(pickle.dumps(report))  # as dask ships it: no queue, nothing pending
-    assert copy._q is None and copy._pending == {} and copy.queue == "q"
-
-    progress = Progress(20, ["align", "augment", "write"], enabled=False)
-    drain(_Queue([*report._q.items, ("align", 4)]), progress)  # and a chained stage's (stage, n)
-    assert progress.done == {"align": 20, "augment": 16, "write": 16}
 
 
 def test_merged_statistics_catch_pairs_split_or_sized_apart_across_files(tmp_path):
