@@ -1,7 +1,8 @@
 """Counts a card needs that the shard markers do not hold, read from the parquet shards themselves.
 
-Only the small columns are read (never `image`), so this costs a fraction of a second for the demo and
-seconds for a large build. What it measures is what the alignment contract promises and a reader wants
+Only the small columns are read (never `image`), one data file at a time (`file_stats`): in a build,
+each shard task reads its own file right after writing it (toolkit/card/parts.py), so after the last
+shard only the merge (`merge_stats`) is left, whatever the build's size. What it measures is what the alignment contract promises and a reader wants
 to check at a glance: per label, the same augmentations and formats in the same numbers (a codec that
 tells the label is the classic shortcut), the same sizes (every pair same width and height), and every
 pair in exactly one split.
