@@ -98,6 +98,8 @@ def test_determinism_two_builds_identical(cli, tmp_path):
         assert ta.column("pair_id").to_pylist() == tb.column("pair_id").to_pylist()
         assert ta.column("source").to_pylist() == tb.column("source").to_pylist()
         assert ta.column("image").to_pylist() == tb.column("image").to_pylist()
+    for rel in ("meta/figures/histograms.png", "meta/figures/sample_grid.png", "meta/figures/figures.json"):
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel  # the card's parts: in-process vs 2 workers
 
 
 def test_unloadable_model_fails_shards_clearly_and_rerun_recovers(cli, tmp_path, tiny_vae):

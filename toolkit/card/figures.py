@@ -6,8 +6,11 @@
   plus the per-pair PSNR of fake against real. Matched bars are what alignment looks like.
 
 Both are deterministic (fixed sample: the first pairs of each shard in plan order; no timestamps in
-the PNG metadata), so a rebuild rewrites identical bytes. Rendering is cheap (matplotlib Agg, a few
-dozen pairs decoded at most): it runs at the end of every build.
+the PNG metadata), so a rebuild rewrites identical bytes. The PSNRs are the only part that decodes
+many images (64 pairs): in a build they are computed per data file in the shard tasks, in parallel
+(`file_psnrs`, via `toolkit/card/parts.py`), so what runs after the last shard decodes only the grid's
+few pairs and draws; a shard without a part (`toolkit card OUT`, a resumed build's finished shards) is
+computed here, from the same bytes by the same function, so the figures do not depend on which.
 """
 
 from __future__ import annotations
@@ -30,38 +33,74 @@ DIFF_GAIN = 8  # |real - fake| is multiplied by this (then clipped to 255) to ma
 CELL = 128
 PAD = 4
 HEADER = 18
+GRID_PAIRS = 6  # pairs in the sample grid
+PSNR_PAIRS = 64  # pairs whose PSNR the histogram shows
 
 
-def read_pairs(out, max_pairs: int = 8, per_shard: int | None = None) -> list[dict]:
+def sample_files(out) -> list[str]:
+    """The data files in the order the figures sample them: test split first when there is one."""
+    files = data_files(out)
+    return sorted(files, key=lambda r: (not r.startswith("data/test-"), files.index(r)))
+
+
+def pairs_per_file(max_pairs: int, files: int) -> int:
+    """How many pairs the figures take from each data file, so that a sample spans several shards."""
+    return max(1, math.ceil(max_pairs / max(1, files)))
+
+
+def first_pairs(out, rel: str, k: int) -> list[dict]:
+    """The first `k` pairs of one data file that have a real and a fake, in row order, each
+    `{pair_id, split, real: row, fakes: [row, ...]}` with image bytes; reads only as far as it needs."""
+    taken: dict[str, dict] = {}
+    with out.fs.open(out.path(rel), "rb") as f:
+        pf = pq.ParquetFile(f)
+        for batch in pf.iter_batches(batch_size=max(16, 4 * k), use_threads=False):
+            for row in batch.to_pylist():
+                p = taken.setdefault(row["pair_id"], {"pair_id": row["pair_id"], "split":
+                                                      rel.split("/")[1].rsplit("-", 3)[0], "real": None,
+                                                      "fakes": []})
+                if row["label"] == 0:
+                    p["real"] = row
+                else:
+                    p["fakes"].append(row)
+            complete = [p for p in taken.values() if p["real"] is not None and p["fakes"]]
+            if len(complete) > k:
+                break
+    complete = [p for p in taken.values() if p["real"] is not None and p["fakes"]]
+    return complete[:k]
+
+
+def read_pairs(out, max_pairs: int = 8, per_shard: int | None = None, files: list[str] | None = None) -> list[dict]:
     """Up to `max_pairs` pairs `{pair_id, split, real: row, fakes: [row, ...]}`, rows with image bytes.
 
     Takes the first pairs of each shard in turn (test split first when there is one), so a grid shows
     several shards' content without reading whole shards."""
-    files = data_files(out)
-    files = sorted(files, key=lambda r: (not r.startswith("data/test-"), files.index(r)))
-    per_shard = per_shard or max(1, math.ceil(max_pairs / max(1, len(files))))
+    files = sample_files(out) if files is None else files
+    per_shard = per_shard or pairs_per_file(max_pairs, len(files))
     pairs: list[dict] = []
     for rel in files:
         if len(pairs) >= max_pairs:
             break
-        with out.fs.open(out.path(rel), "rb") as f:
-            pf = pq.ParquetFile(f)
-            taken: dict[str, dict] = {}
-            for batch in pf.iter_batches(batch_size=max(16, 4 * per_shard), use_threads=False):
-                for row in batch.to_pylist():
-                    p = taken.setdefault(row["pair_id"], {"pair_id": row["pair_id"], "split":
-                                                          rel.split("/")[1].rsplit("-", 3)[0], "real": None,
-                                                          "fakes": []})
-                    if row["label"] == 0:
-                        p["real"] = row
-                    else:
-                        p["fakes"].append(row)
-                complete = [p for p in taken.values() if p["real"] is not None and p["fakes"]]
-                if len(complete) > per_shard:
-                    break
-        complete = [p for p in taken.values() if p["real"] is not None and p["fakes"]]
-        pairs.extend(complete[: min(per_shard, max_pairs - len(pairs))])
+        pairs.extend(first_pairs(out, rel, per_shard)[: max_pairs - len(pairs)])
     return pairs
+
+
+def pair_psnrs(pair: dict) -> list[float]:
+    """PSNR of each fake of a pair against its real (fakes of another size are left out)."""
+    real = None
+    values = []
+    for f in pair["fakes"]:
+        if (pair["real"]["width"], pair["real"]["height"]) == (f["width"], f["height"]):
+            real = decode(pair["real"]) if real is None else real
+            values.append(psnr(real, decode(f)))
+    return values
+
+
+def file_psnrs(out, rel: str, k: int) -> dict:
+    """One data file's contribution to the PSNR histogram: the PSNRs of its first `k` pairs (one list per
+    pair). Computed in the shard task while the file is fresh (`toolkit/card/parts.py`), or here on the
+    client; a part with a smaller `k` than the card needs is recomputed."""
+    return {"k": k, "pairs": [pair_psnrs(p) for p in first_pairs(out, rel, k)]}
 
 
 def decode(row: dict) -> np.ndarray:
@@ -75,7 +114,11 @@ def diff_image(real: np.ndarray, fake: np.ndarray, gain: int = DIFF_GAIN) -> np.
 
 
 def psnr(real: np.ndarray, fake: np.ndarray) -> float:
-    mse = float(np.mean((real.astype(np.float64) - fake.astype(np.float64)) ** 2))
+    """In integers: the sum of squared differences is exact (as the float64 sum of these integers was),
+    so the MSE is the same correctly rounded quotient, without two float64 copies of each image."""
+    d = np.subtract(real, fake, dtype=np.int16)
+    sse = int(np.square(d, dtype=np.int32).sum(dtype=np.int64))
+    mse = sse / d.size
     return float("inf") if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
 
 
@@ -160,15 +203,28 @@ def histograms_png(stats: dict, psnrs: list[float]) -> bytes:
     return buf.getvalue()
 
 
-def write_figures(out, stats: dict, grid_pairs: int = 6, psnr_pairs: int = 64) -> dict:
-    """Render both figures into OUT/meta/figures/; return their paths and the PSNR summary."""
-    pairs = read_pairs(out, max_pairs=max(grid_pairs, psnr_pairs))
-    psnrs = [psnr(decode(p["real"]), decode(f)) for p in pairs for f in p["fakes"]
-             if (p["real"]["width"], p["real"]["height"]) == (f["width"], f["height"])]
-    out.write_bytes(GRID_FILE, grid_png(pairs[:grid_pairs]))
+def write_figures(out, stats: dict, grid_pairs: int = GRID_PAIRS, psnr_pairs: int = PSNR_PAIRS,
+                  parts: dict | None = None) -> dict:
+    """Render both figures into OUT/meta/figures/; return their paths and the PSNR summary.
+
+    `parts` maps a data file to its `toolkit/card/parts.py` contribution: the PSNRs the shard tasks
+    computed, so that only the few pairs of the grid are decoded here, after the last shard."""
+    files = sample_files(out)
+    max_pairs = max(grid_pairs, psnr_pairs)
+    per_shard = pairs_per_file(max_pairs, len(files))
+    sampled, psnrs = 0, []
+    for rel in files:
+        if sampled >= max_pairs:
+            break
+        part = (parts or {}).get(rel)
+        part = part["psnr"] if part is not None and part["psnr"]["k"] >= per_shard else file_psnrs(out, rel, per_shard)
+        for values in part["pairs"][: min(per_shard, max_pairs - sampled)]:
+            psnrs.extend(values)
+            sampled += 1
+    out.write_bytes(GRID_FILE, grid_png(read_pairs(out, grid_pairs, per_shard, files)))
     out.write_bytes(HIST_FILE, histograms_png(stats, psnrs))
     finite = [p for p in psnrs if math.isfinite(p)]
-    info = {"grid": GRID_FILE, "histograms": HIST_FILE, "grid_pairs": min(grid_pairs, len(pairs)),
+    info = {"grid": GRID_FILE, "histograms": HIST_FILE, "grid_pairs": min(grid_pairs, sampled),
             "diff_gain": DIFF_GAIN,
             "psnr": {"pairs": len(psnrs), "median": round(float(np.median(finite)), 2) if finite else None,
                      "min": round(min(finite), 2) if finite else None,

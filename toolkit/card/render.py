@@ -266,11 +266,13 @@ def render_card(recipe, summary: dict, load_path: str | None = None, out=None, *
     return env.get_template("dataset_card.md.j2").render(**ctx, sections=render_sections(env, out))
 
 
-def write_card(out, recipe, summary: dict, load_path: str | None = None, capture_env: bool = True) -> str:
+def write_card(out, recipe, summary: dict, load_path: str | None = None, capture_env: bool = True,
+               parts: dict | None = None) -> str:
     """Compute stats and figures, write meta/ side files and README.md; return the card text.
 
     `capture_env`: record this process's library versions as the build's (end of `toolkit make`);
-    a re-render (`toolkit card`) keeps those already on disk."""
+    a re-render (`toolkit card`) keeps those already on disk. `parts`: the data files' card parts
+    computed in the shard tasks (toolkit/card/parts.py); files without one are read here."""
     from toolkit.card.license import LICENSE_FILE, license_markdown
     from toolkit.card.stats import collect_stats
     from toolkit.card.environment import ENV_FILE, capture
@@ -278,8 +280,8 @@ def write_card(out, recipe, summary: dict, load_path: str | None = None, capture
 
     if capture_env or not out.exists(ENV_FILE):
         out.write_json(ENV_FILE, capture())
-    stats = collect_stats(out)
-    figures = write_figures(out, stats)
+    stats = collect_stats(out, parts)
+    figures = write_figures(out, stats, parts=parts)
     recipe_text = out.read_bytes(RECIPE_FILE).decode() if out.exists(RECIPE_FILE) else None
     ctx = dict(stats=stats, figures=figures, recipe_text=recipe_text)
     text = render_card(recipe, summary, load_path=load_path, out=out, **ctx)

@@ -10,13 +10,17 @@ it does not know whether they ran in-process, on a local cluster or on a remote 
   model stage asks for the resource.
 
 Both report progress through `progress.update(stage, n)` and each finished shard's record through
-`done(task, record)`.
+`done(task, record, extra)`. `after(task, record)`, when given, runs right after each shard in the same
+task (on the worker that built it, while its file is fresh); its result is `extra` (None when it raised:
+it is an optimisation whose work the caller can redo). The runner uses it for the card's per-shard parts
+(`toolkit/card/parts.py`), so that work runs in parallel with the other shards instead of after them.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 import traceback
 import uuid
 from typing import Callable
@@ -25,15 +29,80 @@ from toolkit.errors import ToolkitError
 from toolkit.engine.pipeline import ShardTask, build_shard
 from toolkit.config.recipe import Recipe
 
-Done = Callable[[ShardTask, dict], None]
+Done = Callable[[ShardTask, dict, object], None]
+After = Callable[[ShardTask, dict], object]
 
 
 class Executor:
     name = "executor"
 
-    def run(self, tasks: list[ShardTask], progress, done: Done) -> list[dict]:
+    def run(self, tasks: list[ShardTask], progress, done: Done, after: After | None = None) -> list[dict]:
         """Run every task; return one {shard, error, traceback} per shard that failed for good."""
         raise NotImplementedError
+
+
+def then(after: After | None, task: ShardTask, record: dict):
+    """`after(task, record)`, or None when there is none or it raised (the shard itself succeeded)."""
+    if after is None:
+        return None
+    try:
+        return after(task, record)
+    except Exception:  # noqa: BLE001 - the caller redoes the work itself, and reports its error then
+        logging.getLogger(__name__).debug("after %s failed", task.name, exc_info=True)
+        return None
+
+
+def with_after(after: After | None, task: ShardTask, fn, *args) -> tuple[dict, object]:
+    """A shard's last task on a worker: its record, then `after` on it in the same task."""
+    record = fn(*args)
+    return record, then(after, task, record)
+
+
+def shard_task(after: After | None, task: ShardTask) -> tuple[dict, object]:
+    """A whole shard as one dask task: `build_shard` reporting through a `QueueReport`, then `after`."""
+    report = QueueReport(task.progress_queue) if task.progress_queue else None
+    try:
+        record = build_shard(task, report=report)
+    finally:
+        if report is not None:
+            report.flush()
+    return record, then(after, task, record)
+
+
+class QueueReport:
+    """A shard task's progress, sent to the client's dask `Queue` in batches: counts are summed per stage
+    and put at most every `every_s` and at `flush()` (the end of the shard). Each put is a round trip to
+    the scheduler, which runs in the client's process; one per pair (the augment stage reports every
+    pair) cost the workers and the scheduler about 0.5 ms of CPU each (benchmarks/scaling.py), time the
+    shards of a 2-core machine lose. Made on the client, pickled; the queue is opened in the worker."""
+
+    def __init__(self, queue: str, every_s: float = 0.5):
+        self.queue, self.every_s = queue, every_s
+        self._q = None
+        self._pending: dict[str, int] = {}
+        self._last = 0.0
+
+    def __getstate__(self) -> dict:
+        return {"queue": self.queue, "every_s": self.every_s, "_q": None, "_pending": {}, "_last": 0.0}
+
+    def __call__(self, stage: str, n: int) -> None:
+        self._pending[stage] = self._pending.get(stage, 0) + n
+        if time.monotonic() - self._last >= self.every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last = time.monotonic()
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        try:
+            if self._q is None:
+                from distributed import Queue
+
+                self._q = Queue(self.queue)
+            self._q.put(pending)
+        except Exception:  # noqa: BLE001 - progress is cosmetic; never fail a shard for it
+            pass
 
 
 def executor_for(scheduler: str | None, recipe: Recipe, echo) -> "Executor":
@@ -53,23 +122,55 @@ def workers_and_threads(recipe: Recipe) -> tuple[int, int]:
     return workers, max(1, cores // workers)
 
 
+# Settings of the LocalCluster a build starts (not of a cluster it is given with --scheduler), each
+# measured with benchmarks/scaling.py (docs/performance.md, "Scaling and memory"): CPU taken from the
+# shards, which on a machine with one core per worker is wall time.
+# - The workers' statistical profiler samples the task thread's stack every 10 ms for the dashboard's
+#   profile page, in a thread that takes the GIL (3% of the workers' CPU).
+# - Every server's event loop checks every 20 ms that it is not blocked; each check wakes the loop thread,
+#   which takes the GIL from the task thread (2-3%). Once a second still catches a blocked loop.
+# - The nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 (`distributed.nanny.pre-spawn-environ`):
+#   glibc then returns freed heap to the kernel above 64 KiB, and the next image-sized buffer page-faults
+#   it back, zeroed (8% of a shard's CPU). Left out: glibc's own threshold (dynamic, up to 32 MiB).
+LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s"}
+LOCAL_CLUSTER_UNSET_ENV = ("MALLOC_TRIM_THRESHOLD_",)
+
+
+def local_cluster(workers: int, resources: dict | None = None, dashboard_address: str = "127.0.0.1:0"):
+    """The LocalCluster a build starts: `workers` single-threaded worker processes, `LOCAL_CLUSTER_CONFIG`
+    (read by each worker's nanny when it starts). The scheduler's HTTP server always starts (health,
+    metrics); with no address it takes port 8787 and warns when another build on this machine has it,
+    so it gets any free port on loopback. benchmarks/scaling.py starts its clusters here too."""
+    import dask
+    from distributed import LocalCluster
+
+    environ = {k: v for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).items()
+               if k not in LOCAL_CLUSTER_UNSET_ENV}
+    with dask.config.set({**LOCAL_CLUSTER_CONFIG, "distributed.nanny.pre-spawn-environ": environ}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            dashboard_address=dashboard_address, silence_logs=logging.ERROR,
+                            **({"resources": resources} if resources else {}))
+
+
 class Synchronous(Executor):
     name = "synchronous"
 
     def __init__(self, recipe: Recipe):
         self.recipe = recipe
 
-    def run(self, tasks, progress, done) -> list[dict]:
+    def run(self, tasks, progress, done, after=None) -> list[dict]:
         failed = []
         for t in tasks:
             for attempt in range(self.recipe.runner.retries + 1):
                 try:
-                    done(t, build_shard(t, report=progress.update))
-                    break
+                    record = build_shard(t, report=progress.update)
                 except Exception as e:  # noqa: BLE001 - report and carry on with the other shards
                     if attempt == self.recipe.runner.retries:
                         failed.append({"shard": t.name, "error": f"{type(e).__name__}: {e}",
                                        "traceback": traceback.format_exc(limit=6)})
+                    continue
+                done(t, record, then(after, t, record))
+                break
         return failed
 
 
@@ -80,7 +181,7 @@ class Dask(Executor):
         self.recipe, self.address, self.echo = recipe, address, echo
 
     def _connect(self):
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         if self.address:
             try:
@@ -92,14 +193,10 @@ class Dask(Executor):
             return client, None
         workers, _ = workers_and_threads(self.recipe)
         gpu = self.recipe.runner.gpu_resource
-        # The scheduler's HTTP server always starts (health, metrics); with no address it takes port 8787
-        # and warns when another build on this machine has it. Any free port on loopback, no warning.
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
-                               **({"resources": {gpu: 1}} if gpu else {}))
+        cluster = local_cluster(workers, resources={gpu: 1} if gpu else None, dashboard_address="127.0.0.1:0")
         return Client(cluster), cluster
 
-    def run(self, tasks, progress, done) -> list[dict]:
+    def run(self, tasks, progress, done, after=None) -> list[dict]:
         from distributed import Queue, wait
 
         client, cluster = self._connect()
@@ -108,7 +205,7 @@ class Dask(Executor):
             queue = Queue(qname, client=client)
             for t in tasks:
                 t.progress_queue = qname
-            futures = {self._submit(client, t): t for t in tasks}
+            futures = {self._submit(client, t, after): t for t in tasks}
             pending = set(futures)
             failed = []
             while pending:
@@ -117,26 +214,27 @@ class Dask(Executor):
                     finished, pending = res.done, res.not_done
                 except Exception:  # noqa: BLE001 - timeout: nothing finished yet
                     finished = set()
-                _drain(queue, progress)
+                drain(queue, progress)
                 for f in finished:
                     if f.status == "finished":
-                        done(futures[f], f.result())
+                        done(futures[f], *f.result())
                     elif f.status == "error":
                         t = futures[f]
                         exc = f.exception()
                         failed.append({"shard": t.name, "error": f"{type(exc).__name__}: {exc}",
                                        "traceback": "".join(traceback.format_tb(f.traceback(), limit=6))})
-            _drain(queue, progress)
+            drain(queue, progress)
             return failed
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
 
-    def _submit(self, client, t: ShardTask):
+    def _submit(self, client, t: ShardTask, after: After | None = None):
         """A shard's stages grouped by the resources they declare (`pipeline.shard_stages`), one chained
         task per group: one task per shard unless a stage asks for a resource (the model stage with
-        `runner.gpu_resource`). The future returned is the shard's last task (its record)."""
+        `runner.gpu_resource`). The future returned is the shard's last task: (its record, `after`'s
+        result), `after` running in that same task."""
         from toolkit.engine.pipeline import run_stages, shard_stages
 
         tag = f"{t.name}-{uuid.uuid4().hex[:6]}"
@@ -148,19 +246,22 @@ class Dask(Executor):
             else:
                 groups.append(([name], resources))
         if len(groups) == 1:
-            return client.submit(build_shard, t, key=f"shard-{tag}", **kw)
+            return client.submit(shard_task, after, t, key=f"shard-{tag}", **kw)
         arg = t
-        for names, resources in groups:
-            arg = client.submit(run_stages, tuple(names), arg, key=f"{'+'.join(names)}-{tag}",
-                                **({"resources": resources} if resources else {}), **kw)
+        for i, (names, resources) in enumerate(groups):
+            last = i == len(groups) - 1
+            arg = client.submit(*((with_after, after, t) if last else ()), run_stages, tuple(names), arg,
+                                key=f"{'+'.join(names)}-{tag}", **({"resources": resources} if resources else {}),
+                                **kw)
         return arg
 
 
-def _drain(queue, progress) -> None:
+def drain(queue, progress) -> None:
     try:
         items = queue.get(batch=True)
     except Exception:  # noqa: BLE001
         return
-    for stage, n in items or []:
-        progress.update(stage, n)
+    for item in items or []:  # {stage: n} from a QueueReport, (stage, n) from a chained stage's reporter
+        for stage, n in (item.items() if isinstance(item, dict) else [item]):
+            progress.update(stage, n)
 

@@ -226,7 +226,9 @@ def _make_locked(recipe: Recipe, out: AtomicFolder, source, scheduler: str | Non
     echo(f"plan: {n_pairs} pairs in {len(plan.shards)} shards "
          f"({', '.join(f'{s}: {sum(len(t.refs) for t in plan.shards if t.split == s)}' for s in recipe.split)}); "
          f"{len(plan.shards) - len(pending)} already done, {len(pending)} to build")
-    failed = run_shards(pending, recipe, scheduler or recipe.runner.scheduler, echo, verbose)
+    parts: dict = {}  # data file -> the card's part of it, computed in its shard task (toolkit/card/parts.py)
+    failed = run_shards(pending, recipe, scheduler or recipe.runner.scheduler, echo, verbose, parts,
+                        planned=len(plan.shards))
     records = [r for r in (_read_record(out, t) for t in plan.shards) if r is not None]
     from toolkit.engine.summary import summarize
 
@@ -236,7 +238,7 @@ def _make_locked(recipe: Recipe, out: AtomicFolder, source, scheduler: str | Non
         from toolkit.card.render import write_card
 
         kill_point("card")
-        write_card(out, recipe, summary)
+        write_card(out, recipe, summary, parts=parts)
         kill_point("finished")
         out.rm(TMP_DIR)  # a finished build leaves no scratch state behind
         if recipe.detector is not None:
@@ -324,7 +326,10 @@ def _refuse_mixed_devices(out: AtomicFolder, done: list[ShardRecord], recipe: Re
                            "reproduces")
 
 
-def run_shards(tasks: list[ShardTask], recipe: Recipe, scheduler: str | None, echo, verbose: bool = False) -> list[dict]:
+def run_shards(tasks: list[ShardTask], recipe: Recipe, scheduler: str | None, echo, verbose: bool = False,
+               parts: dict | None = None, planned: int | None = None) -> list[dict]:
+    """Run the pending shards; with `parts`, each shard task also computes the card's part of its data
+    file (`toolkit/card/parts.py`, for `planned` shards in all) and `parts` gets them by file."""
     if not tasks:
         return []
     _, threads = workers_and_threads(recipe)
@@ -336,9 +341,22 @@ def run_shards(tasks: list[ShardTask], recipe: Recipe, scheduler: str | None, ec
 
     stages = ["align"] + [getattr(f, "name", None) or f.kind for f in recipe.fakes] + ["augment", "write"]
     progress = Progress(sum(len(t.refs) for t in tasks), stages, enabled=recipe.runner.progress)
-    done = (lambda t, m: echo(_shard_line(t, m))) if verbose else (lambda t, m: None)
+    after = None
+    if parts is not None:
+        from functools import partial
+
+        from toolkit.card.parts import card_part, pairs_per_shard
+
+        after = partial(card_part, k=pairs_per_shard(planned or len(tasks)))
+
+    def done(t: ShardTask, marker: dict, part) -> None:
+        if verbose:
+            echo(_shard_line(t, marker))
+        if parts is not None and part is not None:
+            parts[marker["file"]] = part
+
     try:
-        return executor_for(scheduler, recipe, echo).run(tasks, progress, done)
+        return executor_for(scheduler, recipe, echo).run(tasks, progress, done, after)
     finally:
         progress.close()
 
