@@ -15,6 +15,7 @@ from toolkit.card.figures import GRID_PAIRS, PSNR_PAIRS, file_psnrs, pairs_per_f
 from toolkit.card.stats import file_stats
 from toolkit.store.atomic import AtomicFolder
 
+
 def pairs_per_shard(planned_shards: int) -> int:
     """The pairs each shard's part covers: enough for the card when every planned shard has a data file
     (a shard whose every pair was dropped has none; then the card recomputes the parts it needs)."""
