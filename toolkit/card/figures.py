@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
 from toolkit.sample import LABELS
+from toolkit.store.layout import split_of
 from toolkit.store.manifest import data_files
 
 FIG_DIR = "meta/figures"
@@ -56,9 +57,8 @@ def first_pairs(out, rel: str, k: int) -> list[dict]:
         pf = pq.ParquetFile(f)
         for batch in pf.iter_batches(batch_size=max(16, 4 * k), use_threads=False):
             for row in batch.to_pylist():
-                p = taken.setdefault(row["pair_id"], {"pair_id": row["pair_id"], "split":
-                                                      rel.split("/")[1].rsplit("-", 3)[0], "real": None,
-                                                      "fakes": []})
+                p = taken.setdefault(row["pair_id"], {"pair_id": row["pair_id"], "split": split_of(rel),
+                                                      "real": None, "fakes": []})
                 if row["label"] == 0:
                     p["real"] = row
                 else:

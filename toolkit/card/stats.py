@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 import pyarrow.parquet as pq
 
 from toolkit.sample import LABELS
+from toolkit.store.layout import split_of
 from toolkit.store.manifest import data_files
 
 COLUMNS = ["label", "source", "format", "augment", "width", "height", "pair_id"]
@@ -47,7 +48,7 @@ def file_stats(out, rel: str) -> dict:
     card; `mixed` lists the pairs whose rows differ in size). Computed where the shard was built, right
     after it was written (`toolkit/card/parts.py`), or here on the client for a shard without one;
     `merge_stats` folds them in file order into what the card shows."""
-    split = rel.split("/")[1].rsplit("-", 3)[0]
+    split = split_of(rel)
     part = {"split": split, "by_label": Counter(), "by_source": Counter(), "augment_label": defaultdict(Counter),
             "format_label": defaultdict(Counter), "quality_label": defaultdict(Counter),
             "sides": {lab: Counter() for lab in LABELS}}

@@ -20,6 +20,11 @@ def shard_file(split: str, index: int, total: int) -> str:
     return f"data/{split}-{index:05d}-of-{total:05d}.parquet"
 
 
+def split_of(rel: str) -> str:
+    """The split of a data file named by `shard_file` ("data/train-00003-of-00016.parquet" -> "train")."""
+    return rel.rsplit("/", 1)[-1].rsplit("-", 3)[0]
+
+
 def marker_file(split: str, index: int) -> str:
     return f"meta/shards/{split}-{index:05d}.json"
 
