@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.study.config import override_list
+from toolkit.study.config import Condition, override_list
 from toolkit.study.stats import paired_bootstrap, t_interval
 
 SHOWN = ("ap", "roc_auc", "balanced_acc")
@@ -77,21 +77,24 @@ def verdict_of(boot: dict, seed_low: float, n_seeds: int) -> str:
     return "yes" if seed_low > 0 else "no (not over seeds)"
 
 
+def _rows(frame, cond):
+    """The rows of `frame` (results or scores) of one condition: train set, eval set, detector, perturbation."""
+    return frame[(frame["train"] == cond.train) & (frame["eval"] == cond.eval) & (frame["detector"] == cond.detector)
+                 & (frame["perturbation"] == cond.perturbation)]
+
+
 def compare_all(plan, table, scores) -> list[dict]:
     st = plan.study
     res = []
     for c in st.compare:
         runs, seed_diffs = {}, []
         for side, cond in (("a", c.a), ("b", c.b)):
-            sel = scores[(scores["train"] == cond.train) & (scores["eval"] == cond.eval) & (scores["detector"] == cond.detector)
-                         & (scores["perturbation"] == cond.perturbation)]
             runs[side] = [{"pair_id": g.pair_id.to_numpy(), "label": g.label.to_numpy().astype(int),
-                           "score": g.score.to_numpy()} for _, g in sorted(sel.groupby("seed"))]
+                           "score": g.score.to_numpy()} for _, g in sorted(_rows(scores, cond).groupby("seed"))]
+        rows_a, rows_b = _rows(table, c.a), _rows(table, c.b)
         for s in st.seeds:
-            va = table[(table["train"] == c.a.train) & (table["eval"] == c.a.eval) & (table["detector"] == c.a.detector)
-                       & (table["perturbation"] == c.a.perturbation) & (table["seed"] == s)][c.metric]
-            vb = table[(table["train"] == c.b.train) & (table["eval"] == c.b.eval) & (table["detector"] == c.b.detector)
-                       & (table["perturbation"] == c.b.perturbation) & (table["seed"] == s)][c.metric]
+            va = rows_a[rows_a["seed"] == s][c.metric]
+            vb = rows_b[rows_b["seed"] == s][c.metric]
             if len(va) and len(vb) and va.iloc[0] is not None and vb.iloc[0] is not None:
                 seed_diffs.append(float(va.iloc[0]) - float(vb.iloc[0]))
         boot = paired_bootstrap(runs["a"], runs["b"], c.metric, st.bootstrap)
@@ -114,7 +117,7 @@ def _heatmaps(plan, summ, out) -> list[str]:
         grid = np.full((len(plan.study.train), len(plan.study.eval)), np.nan)
         for i, tr in enumerate(plan.study.train):
             for j, ev in enumerate(plan.study.eval):
-                sel = summ[(summ["train"] == tr) & (summ["eval"] == ev) & (summ["detector"] == det) & (summ["perturbation"] == "clean")]
+                sel = _rows(summ, Condition(tr, ev, det))
                 if len(sel):
                     grid[i, j] = sel.ap.iloc[0]
         fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(plan.study.eval), 1.2 + 0.8 * len(plan.study.train)))
