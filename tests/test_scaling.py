@@ -20,7 +20,8 @@ class _Queue:
 
 
 def test_progress_of_a_dask_shard_task_is_sent_in_batches_and_adds_up():
-    from toolkit.engine.executors import QueueReport, drain
+    from toolkit.engine.executors import drain
+    from toolkit.engine.progress import QueueReport
     from toolkit.engine.progress import Progress
 
     report = QueueReport("q", every_s=3600)

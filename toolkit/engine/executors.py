@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import traceback
 import uuid
 from typing import Callable
@@ -56,53 +55,6 @@ def with_after(after: After | None, task: ShardTask, fn, *args) -> tuple[dict, o
     """A shard's last task on a worker: its record, then `after` on it in the same task."""
     record = fn(*args)
     return record, then(after, task, record)
-
-
-def shard_task(after: After | None, task: ShardTask) -> tuple[dict, object]:
-    """A whole shard as one dask task: `build_shard` reporting through a `QueueReport`, then `after`."""
-    report = QueueReport(task.progress_queue) if task.progress_queue else None
-    try:
-        record = build_shard(task, report=report)
-    finally:
-        if report is not None:
-            report.flush()
-    return record, then(after, task, record)
-
-
-class QueueReport:
-    """A shard task's progress, sent to the client's dask `Queue` in batches: counts are summed per stage
-    and put at most every `every_s` and at `flush()` (the end of the shard). Each put is a round trip to
-    the scheduler, which runs in the client's process; one per pair (the augment stage reports every
-    pair) cost the workers and the scheduler about 0.5 ms of CPU each (benchmarks/scaling.py), time the
-    shards of a 2-core machine lose. Made on the client, pickled; the queue is opened in the worker."""
-
-    def __init__(self, queue: str, every_s: float = 0.5):
-        self.queue, self.every_s = queue, every_s
-        self._q = None
-        self._pending: dict[str, int] = {}
-        self._last = 0.0
-
-    def __getstate__(self) -> dict:
-        return {"queue": self.queue, "every_s": self.every_s, "_q": None, "_pending": {}, "_last": 0.0}
-
-    def __call__(self, stage: str, n: int) -> None:
-        self._pending[stage] = self._pending.get(stage, 0) + n
-        if time.monotonic() - self._last >= self.every_s:
-            self.flush()
-
-    def flush(self) -> None:
-        self._last = time.monotonic()
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, {}
-        try:
-            if self._q is None:
-                from distributed import Queue
-
-                self._q = Queue(self.queue)
-            self._q.put(pending)
-        except Exception:  # noqa: BLE001 - progress is cosmetic; never fail a shard for it
-            pass
 
 
 def executor_for(scheduler: str | None, recipe: Recipe, echo) -> "Executor":
@@ -245,14 +197,12 @@ class Dask(Executor):
                 groups[-1][0].append(name)
             else:
                 groups.append(([name], resources))
-        if len(groups) == 1:
-            return client.submit(shard_task, after, t, key=f"shard-{tag}", **kw)
         arg = t
         for i, (names, resources) in enumerate(groups):
             last = i == len(groups) - 1
+            key = f"shard-{tag}" if len(groups) == 1 else f"{'+'.join(names)}-{tag}"
             arg = client.submit(*((with_after, after, t) if last else ()), run_stages, tuple(names), arg,
-                                key=f"{'+'.join(names)}-{tag}", **({"resources": resources} if resources else {}),
-                                **kw)
+                                key=key, **({"resources": resources} if resources else {}), **kw)
         return arg
 
 
@@ -261,7 +211,7 @@ def drain(queue, progress) -> None:
         items = queue.get(batch=True)
     except Exception:  # noqa: BLE001
         return
-    for item in items or []:  # {stage: n} from a QueueReport, (stage, n) from a chained stage's reporter
+    for item in items or []:  # {stage: n} from a QueueReport; a single (stage, n) is taken too
         for stage, n in (item.items() if isinstance(item, dict) else [item]):
             progress.update(stage, n)
 

@@ -24,6 +24,7 @@ from toolkit.engine.drops import check as check_reason
 from toolkit.errors import DropSample, ToolkitError
 from toolkit.engine.faults import kill_point
 from toolkit.engine.isolation import Sandbox, clear_attempts, next_attempt
+from toolkit.engine.progress import QueueReport
 from toolkit.models import WORKER_MODELS
 from toolkit.config.recipe import Recipe
 from toolkit.config.registry import GENERATORS, SOURCES, load_builtins
@@ -83,23 +84,8 @@ def _as_dict(cfg) -> dict:
     return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else dict(cfg)
 
 
-def _reporter(task: ShardTask) -> Callable[[str, int], None]:
-    if not task.progress_queue:
-        return lambda stage, n: None
-    try:
-        from distributed import Queue
-
-        q = Queue(task.progress_queue)
-    except Exception:  # noqa: BLE001 - progress is cosmetic; never fail a shard for it
-        return lambda stage, n: None
-
-    def report(stage: str, n: int) -> None:
-        try:
-            q.put((stage, n))
-        except Exception:  # noqa: BLE001
-            pass
-
-    return report
+def _silent(stage: str, n: int) -> None:
+    """The report of a stage run without one (nothing to show)."""
 
 
 @dataclass
@@ -152,9 +138,16 @@ STAGE_FUNCTIONS = {"read": "read_stage", "model": "model_stage", "write": "write
 
 def run_stages(names: tuple[str, ...], arg):
     """Run the named consecutive stages of one shard in this process (one executor task): `arg` is the
-    ShardTask for a group that starts with `read`, else the ShardState of the previous group."""
-    for name in names:
-        arg = globals()[STAGE_FUNCTIONS[name]](arg)
+    ShardTask for a group that starts with `read`, else the ShardState of the previous group. Progress
+    goes to the build's queue in batches (`QueueReport`), flushed when the group ends."""
+    task = arg if isinstance(arg, ShardTask) else arg.task
+    report = QueueReport(task.progress_queue) if task.progress_queue else None
+    try:
+        for name in names:
+            arg = globals()[STAGE_FUNCTIONS[name]](arg, report)
+    finally:
+        if report is not None:
+            report.flush()
     return arg
 
 
@@ -192,7 +185,7 @@ def read_stage(task: ShardTask, report: Callable[[str, int], None] | None = None
     state = ShardState(task=task, t0=time.time())
     started = state.t0
     _setup(task, "read", state)
-    report = report or _reporter(task)
+    report = report or _silent
     recipe = task.recipe
     source = get_source(recipe)
     state.isolated = next_attempt(AtomicFolder(task.output), task.name) > 0
@@ -271,7 +264,7 @@ def model_stage(state: ShardState, report: Callable[[str, int], None] | None = N
     started = time.time()
     task, recipe = state.task, state.task.recipe
     _setup(task, "model", state)
-    report = report or _reporter(task)
+    report = report or _silent
     steps = model_steps(recipe)
     state.alive = {m.pair_id for m in state.reals}
     state.fakes = {m.pair_id: [] for m in state.reals}
@@ -290,7 +283,7 @@ def write_stage(state: ShardState, report: Callable[[str, int], None] | None = N
     started = time.time()
     task, recipe = state.task, state.task.recipe
     _setup(task, "write", state)
-    report = report or _reporter(task)
+    report = report or _silent
     aug = Augmenter(recipe.augment.ops, matched=recipe.augment.matched, seed=recipe.seed,
                     png_compress_level=recipe.store.png_compress_level)
     masks = recipe.makes_masks()  # the `mask` column (sample.MASK_COLUMN); without it, today's schema exactly

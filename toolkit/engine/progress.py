@@ -85,3 +85,39 @@ def plain_logs_off_a_terminal(stream=None) -> None:
     if _mode(True, stream) != "bars":
         os.environ.setdefault("TQDM_DISABLE", "1")
 
+
+class QueueReport:
+    """A shard task's progress, sent to the client's dask `Queue` in batches: counts are summed per stage
+    and put at most every `every_s` and at `flush()` (the end of the task: a whole shard, or a chained
+    group of its stages, `pipeline.run_stages`). Each put is a round trip to
+    the scheduler, which runs in the client's process; one per pair (the augment stage reports every
+    pair) cost the workers and the scheduler about 0.5 ms of CPU each (benchmarks/scaling.py), time the
+    shards of a 2-core machine lose. Made on the client, pickled; the queue is opened in the worker."""
+
+    def __init__(self, queue: str, every_s: float = 0.5):
+        self.queue, self.every_s = queue, every_s
+        self._q = None
+        self._pending: dict[str, int] = {}
+        self._last = 0.0
+
+    def __getstate__(self) -> dict:
+        return {"queue": self.queue, "every_s": self.every_s, "_q": None, "_pending": {}, "_last": 0.0}
+
+    def __call__(self, stage: str, n: int) -> None:
+        self._pending[stage] = self._pending.get(stage, 0) + n
+        if time.monotonic() - self._last >= self.every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last = time.monotonic()
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        try:
+            if self._q is None:
+                from distributed import Queue
+
+                self._q = Queue(self.queue)
+            self._q.put(pending)
+        except Exception:  # noqa: BLE001 - progress is cosmetic; never fail a shard for it
+            pass
