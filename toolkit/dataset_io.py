@@ -5,7 +5,7 @@ Used by the detectors, the audit and retrieval."""
 
 from __future__ import annotations
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, first_line
 
 
 def load_undecoded(dataset: str):
@@ -16,7 +16,7 @@ def load_undecoded(dataset: str):
     try:
         dsd = datasets.load_dataset(dataset)
     except Exception as e:  # noqa: BLE001 - one readable line, not a library traceback
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        first = first_line(e)
         raise ToolkitError(f"{dataset}: cannot load as a dataset ({first})") from None
     def undecoded(ds):
         if "image" in ds.column_names:

@@ -6,6 +6,13 @@ its `reason` and carries on, so bad input never fails a shard and is never lost 
 """
 
 
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): what a one-line
+    error quotes of a library's multi-line message."""
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
 class ToolkitError(Exception):
     """Base class for errors the CLI reports as one readable line."""
 

@@ -25,7 +25,7 @@ import os
 import re
 from pathlib import Path
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, first_line
 
 _TRUE = {"1", "ON", "YES", "TRUE"}  # huggingface_hub's reading of its boolean environment variables
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
@@ -116,7 +116,7 @@ def check_detector_models(cfg, where: str = "detector") -> None:
 
 def load_error(what: str, exc: BaseException, hint: str | None = None) -> ToolkitError:
     """The one-line error for a model that cannot be loaded: `<what>: <first line of the error>[; hint]`."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    first = first_line(exc)
     return ToolkitError(f"{what}: {first}" + (f"; {hint}" if hint else ""))
 
 

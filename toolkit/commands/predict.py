@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, first_line
 
 HELP = "score images (files, folders, URLs) with a trained detector: P(fake) per image"
 ORDER = 22
@@ -79,7 +79,7 @@ def read_image(name: str) -> bytes:
         with Image.open(io.BytesIO(data)) as im:
             im.convert("RGB").load()
     except Exception as e:  # noqa: BLE001 - any decoder failure: one line
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        first = first_line(e)[:200]
         raise ValueError(f"not a readable image ({first})") from None
     return data
 
@@ -121,7 +121,7 @@ def _transformers_scorer(model: str):
     try:
         net = ToolkitDetectorModel.from_pretrained(model).eval()
     except Exception as e:  # noqa: BLE001 - offline, unknown id, wrong model type: one line
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        first = first_line(e)[:300]
         raise ToolkitError(f"{model}: cannot load a {MODEL_TYPE} model ({type(e).__name__}: {first})") from None
     if net.config.inputs != "rgb":
         raise ToolkitError(f"{model}: this detector reads {net.config.inputs}, not plain images")

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence, get_type_hints
 
 import yaml
 
-from toolkit.errors import RecipeError, ToolkitError
+from toolkit.errors import RecipeError, ToolkitError, first_line
 
 # --- shared vocabularies -------------------------------------------------------------------------
 
@@ -366,11 +366,6 @@ def _type_message(e: Exception) -> str:
     if "Incompatible value" in msg or "Cannot assign" in msg:
         return f"wrong type ({msg})"
     return msg
-
-
-def first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 def show(value: Any) -> str:

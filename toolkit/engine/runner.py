@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from toolkit import __version__
 from toolkit.engine.drops import check as check_reason
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, first_line
 from toolkit.engine.faults import armed, kill_point
 from toolkit.engine.executors import executor_for, workers_and_threads
 from toolkit.engine.pipeline import ShardTask, get_source
@@ -161,7 +161,7 @@ def check_source(recipe: Recipe):
     except ToolkitError:
         raise
     except Exception as e:  # noqa: BLE001 - one line naming the section
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        first = first_line(e)
         raise ToolkitError(f"reals ({recipe.reals.kind}): {type(e).__name__}: {first}") from None
     return source
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, first_line
 from toolkit.publish.stage import Staged, describe_files, stage
 
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -106,7 +106,7 @@ def _upload(staged: Staged, repo_id, private, revision, create_pr, message, toke
     except ToolkitError:
         raise
     except Exception as e:  # noqa: BLE001 - one readable line, token scrubbed
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        first = first_line(e)
         raise ToolkitError(f"push to {repo_id} failed: {type(e).__name__}: {_scrub(first, token)}") from None
     pr = getattr(commit, "pr_url", None)
     echo(f"pushed {len(staged.files)} files to {url}" + (f" (pull request: {pr})" if pr else ""))

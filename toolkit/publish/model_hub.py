@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, first_line
 from toolkit.publish import hub
 
 MODEL_FILES = ("model.safetensors", "config.json", "detector.json", "README.md", "metrics.json",
@@ -56,7 +56,7 @@ def push_model_to_hub(model_dir: str, repo_id: str, private: bool = False, revis
         commit = api.upload_folder(repo_id=repo_id, folder_path=str(root), repo_type="model", revision=revision,
                                    create_pr=create_pr or None, commit_message=message, allow_patterns=files)
     except Exception as e:  # noqa: BLE001 - one readable line, token scrubbed
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        first = first_line(e)
         raise ToolkitError(f"push to {repo_id} failed: {type(e).__name__}: {first.replace(token, '***')}") from None
     pr = getattr(commit, "pr_url", None)
     echo(f"pushed {len(files)} files to {url}" + (f" (pull request: {pr})" if pr else ""))

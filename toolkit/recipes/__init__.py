@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.errors import RecipeError
+from toolkit.errors import RecipeError, first_line
 
 HERE = Path(__file__).resolve().parent
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -78,7 +78,7 @@ def _read_url(url: str) -> str:
     except FileNotFoundError:
         raise RecipeError(f"{url}: cannot read recipe (no such file)") from None
     except Exception as e:  # noqa: BLE001 - unknown protocol, offline hub, permissions: one line naming the URL
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        first = first_line(e)[:300]
         raise RecipeError(f"{url}: cannot read recipe ({type(e).__name__}: {first})") from None
     try:
         return data.decode("utf-8")

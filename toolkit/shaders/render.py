@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, first_line
 from toolkit.shaders.library import VERTEX, Program
 from toolkit.shaders.uniforms import resolution_uniforms
 
@@ -34,7 +34,7 @@ def create_context(backend: str = "egl"):
     try:
         return moderngl.create_standalone_context(require=330, backend=backend)
     except Exception as e:  # noqa: BLE001 - one clear line, not a driver traceback
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        first = first_line(e)
         raise ToolkitError(f"reals (shaders): cannot create a headless OpenGL 3.3 context with backend "
                            f"{backend!r}: {first} (on Debian: apt-get install libegl1 libegl-mesa0 "
                            f"libgl1-mesa-dri, see scripts/system-deps.sh)") from None

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, first_line
 from toolkit.store.atomic import AtomicFolder
 from toolkit.store.layout import BUILD_FILE
 
@@ -35,7 +35,7 @@ class BadFile(ToolkitError):
 
 
 def _first_line(e: BaseException) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+    return first_line(e)[:300]
 
 
 def open_output(path: str, storage_options: dict | None = None) -> AtomicFolder:

@@ -26,7 +26,7 @@ import json
 
 import fsspec
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, first_line
 from toolkit.store.atomic import AtomicFolder
 from toolkit.store.layout import BUILD_FILE, CARD_FILE, RECIPE_FILE, marker_file
 
@@ -145,5 +145,5 @@ def url_to_fs(url: str, storage_options: dict | None = None):
     try:
         return fsspec.core.url_to_fs(url, **(storage_options or {}))
     except (ImportError, TypeError, ValueError) as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        first = first_line(e)
         raise ToolkitError(f"{url}: cannot open this URL ({first})") from None

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toolkit.errors import DropSample
+from toolkit.errors import DropSample, first_line
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Segmenter:
             net = auto.from_pretrained(model, **kwargs)
             self.processor = transformers.AutoImageProcessor.from_pretrained(model, **kwargs)
         except (OSError, ValueError) as e:  # the generator's loader shows the first line: name the segmenter
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            first = first_line(e)
             raise ValueError(f"segmenter {model!r}: cannot load as a panoptic/instance or semantic segmentation "
                              f"model ({first})") from None
         self.kind = "panoptic" if universal else "semantic"

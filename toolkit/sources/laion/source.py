@@ -103,7 +103,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from toolkit.errors import DropSample, ToolkitError
+from toolkit.errors import DropSample, ToolkitError, first_line
 from toolkit.config.registry import SOURCES
 from toolkit.sample import RealRef
 from toolkit.store.atomic import AtomicFolder
@@ -319,7 +319,7 @@ class LaionSource(Source):
             except ToolkitError:
                 raise
             except Exception as e:  # noqa: BLE001 - one line; finished shards are kept for the re-run
-                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                first = first_line(e)
                 raise ToolkitError(f"reals (laion): img2dataset failed: {type(e).__name__}: {first}") from None
 
     def _url(self, rel: str) -> str:

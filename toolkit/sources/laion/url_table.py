@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, first_line
 from toolkit.sources.laion.config import (FORMATS, HEIGHT_COLS, PUNSAFE_COLS, PWATERMARK_COLS, WIDTH_COLS,
                                          LaionConfig)
 
@@ -29,7 +29,7 @@ def input_files(cfg: LaionConfig) -> tuple[Any, list[str]]:
     except ToolkitError:
         raise
     except Exception as e:  # noqa: BLE001 - e.g. a gated Hub repo without a token: one line, not a traceback
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        first = first_line(e)
         raise ToolkitError(f"reals.url_list: {cfg.url_list}: cannot open: {type(e).__name__}: {first}") from None
 
 
@@ -92,7 +92,7 @@ def _open_table_reader(fs, path: str, fmt: str):
         raise
     except Exception as e:  # noqa: BLE001 - one readable line, not a parser traceback
         f.close()
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        first = first_line(e)
         raise ToolkitError(f"reals.url_list: {path}: cannot read as {fmt}: {first}") from None
     raise ToolkitError(f"reals.input_format: unknown format {fmt!r}")
 
@@ -147,7 +147,7 @@ def read_url_table(cfg: LaionConfig) -> tuple[pa.Table, dict]:
             except ToolkitError:
                 raise
             except Exception as e:  # noqa: BLE001
-                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                first = first_line(e)
                 raise ToolkitError(f"reals.url_list: {path}: cannot read: {first}") from None
     table = pa.concat_tables(batches) if batches else _normalise(pa.table({"u": pa.array([], pa.string())}),
                                                                   {"url": "u"})
