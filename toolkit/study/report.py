@@ -271,15 +271,20 @@ def _dotted(raw: dict, prefix: str = "") -> dict:
     return out
 
 
+def write_frame(out, rel: str, frame) -> None:
+    """A DataFrame as OUT/rel (parquet, no index), written atomically."""
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    out.write_bytes(rel, buf.getvalue())
+
+
 def write_results(plan, echo=print) -> str:
     from toolkit.store.atomic import AtomicFolder
 
     out = AtomicFolder(plan.study.out)
     table, scores = _load_cells(plan)
-    for name, frame in (("results.parquet", table), ("scores.parquet", scores)):
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        out.write_bytes(name, buf.getvalue())
+    write_frame(out, "results.parquet", table)
+    write_frame(out, "scores.parquet", scores)
     out.write_text("results.csv", table.to_csv(index=False))
     summ = summarise(table)
     out.write_text("summary.csv", summ.to_csv(index=False))

@@ -41,7 +41,7 @@ def run_study(study, echo=None) -> dict:
     from toolkit.detectors.run import evaluate, score_frame, train_and_evaluate
     from toolkit.errors import ToolkitError
     from toolkit.store.atomic import AtomicFolder
-    from toolkit.study.report import write_results
+    from toolkit.study.report import write_frame, write_results
 
     echo = echo or (lambda s: print(s, file=sys.stderr, flush=True))
     plan = make_plan(study)
@@ -78,9 +78,7 @@ def run_study(study, echo=None) -> dict:
         frame.insert(0, "detector", m.detector)
         frame.insert(0, "eval", c.eval)
         frame.insert(0, "train", m.train)
-        buf = __import__("io").BytesIO()
-        frame.to_parquet(buf, index=False)
-        out.write_bytes(f"cells/{c.key}.parquet", buf.getvalue())
+        write_frame(out, f"cells/{c.key}.parquet", frame)
         r = rows[0]
         metrics = r["robustness"] if r["robustness"] else [{"perturbation": "clean", **r["metrics"]}]
         out.write_json(f"cells/{c.key}.json", {"train": m.train, "eval": c.eval, "detector": m.detector,
